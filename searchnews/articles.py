@@ -1,0 +1,308 @@
+"""Files → Article records.
+
+Formats (documented in the README): ``.txt`` and ``.md`` (optional YAML front matter between
+``---`` lines), ``.json`` (one article or a list), ``.jsonl`` (one article per line, or one
+paragraph per line in the corpus schema). Field names common scrapers write are accepted.
+Every problem is an :class:`ArticleError` naming the file, the line where known, and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import yaml
+
+from .errors import ArticleError
+
+FORMATS = (".txt", ".md", ".json", ".jsonl")
+
+# Accepted field names, first match wins: the corpus schema, then what scrapers
+# (news-please, newspaper3k, common feeds) and Spanish-speaking users write.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "article_id": ("article_id", "id", "_id", "uuid"),
+    "title": ("title", "headline", "titulo", "título"),
+    "date": ("date", "date_publish", "date_published", "published", "published_at",
+             "pubdate", "fecha"),
+    "source": ("source", "source_domain", "source_name", "outlet", "fuente"),
+    "url": ("url", "link", "enlace"),
+    "text": ("text", "maintext", "body", "content", "texto", "paragraphs", "cuerpo"),
+}
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[¿¡\"«“A-ZÁÉÍÓÚÑ0-9])")
+_WORD = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article, split into paragraphs; each paragraph becomes one indexed document."""
+
+    article_id: str
+    title: str
+    paragraphs: tuple[str, ...]
+    date: str | None = None          # ISO YYYY-MM-DD
+    source: str | None = None
+    url: str | None = None
+    path: str | None = None          # the file it was read from
+
+    @property
+    def content_hash(self) -> str:
+        """Changes when anything indexed of the article changes (not the file's mtime)."""
+        payload = json.dumps([self.title, self.date, self.source, self.url, self.paragraphs],
+                             ensure_ascii=False)
+        return hashlib.sha1(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class FileArticles:
+    """What one file gave: its articles and the problems that skipped parts of it."""
+
+    path: str
+    articles: list[Article] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def find_files(path: str | os.PathLike) -> Iterator[Path]:
+    """The article files under a path: the file itself, or a folder's files, recursively.
+
+    Hidden files and folders are skipped; inside folders, files of other formats are too.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ArticleError(str(path), "no such file or folder")
+    if p.is_file():
+        yield p
+        return
+    for dirpath, dirnames, filenames in os.walk(p):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and name.lower().endswith(FORMATS):
+                yield Path(dirpath) / name
+
+
+def read_text(path: Path, data: bytes | None = None) -> str:
+    """Decode a file as UTF-8 text, refusing binary files with a clear reason."""
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ArticleError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    if b"\x00" in data[:8192]:
+        raise ArticleError(str(path), "binary file, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ArticleError(str(path), f"not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+                                      f"offset {exc.start}); convert it with iconv", line) from None
+    if not text.strip():
+        raise ArticleError(str(path), "empty file")
+    return text
+
+
+def read_file(path: str | os.PathLike, root: str | os.PathLike | None = None,
+              data: bytes | None = None) -> FileArticles:
+    """Read one file into articles. ``root`` (the folder being indexed) makes derived ids stable."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in FORMATS:
+        raise ArticleError(str(p), f"unsupported format '{suffix or p.name}' "
+                                   f"(expected {', '.join(FORMATS)})")
+    text = read_text(p, data)
+    base_id = _derived_id(p, root)
+    result = FileArticles(str(p))
+    if suffix in (".txt", ".md"):
+        result.articles.append(_read_plain(p, text, base_id, markdown=suffix == ".md"))
+    elif suffix == ".json":
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ArticleError(str(p), f"malformed JSON: {exc.msg} (column {exc.colno})",
+                               exc.lineno) from None
+        records = doc if isinstance(doc, list) else [doc]
+        _collect(p, base_id, ((None, r) for r in records), result)
+    else:
+        _collect(p, base_id, _jsonl_records(p, text), result)
+    if not result.articles:
+        fields = "" if suffix in (".txt", ".md") else \
+            f" (text looked for in: {', '.join(ALIASES['text'])})"
+        raise ArticleError(str(p), f"no article with text in it{fields}")
+    return result
+
+
+def _derived_id(p: Path, root: str | os.PathLike | None) -> str:
+    if root is not None and Path(root).is_dir():
+        try:
+            rel = p.resolve().relative_to(Path(root).resolve())
+            return rel.with_suffix("").as_posix()
+        except ValueError:
+            pass
+    return p.with_suffix("").name
+
+
+def _jsonl_records(p: Path, text: str) -> Iterator[tuple[int, Any]]:
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ArticleError(str(p), f"malformed JSON: {exc.msg} (column {exc.colno})",
+                               lineno) from None
+
+
+def _collect(p: Path, base_id: str, records: Iterable[tuple[int | None, Any]],
+             result: FileArticles) -> None:
+    """Turn JSON records into articles; paragraph records (corpus schema) are grouped."""
+    grouped: dict[str, list[tuple[int, str, dict, int | None]]] = {}
+    order: list[str] = []
+    articles: dict[str, Article] = {}
+    for n, (lineno, rec) in enumerate(records):
+        if not isinstance(rec, dict):
+            raise ArticleError(str(p), f"expected a JSON object, got {type(rec).__name__}", lineno)
+        if isinstance(rec.get("paragraph"), int) and isinstance(rec.get("text"), str):
+            aid = _get(rec, "article_id")
+            if aid is None:
+                raise ArticleError(str(p), "paragraph record without article_id", lineno)
+            aid = str(aid)
+            if aid not in grouped:
+                grouped[aid] = []
+                order.append(aid)
+            grouped[aid].append((rec["paragraph"], rec["text"], rec, lineno))
+            continue
+        article = _article_from_record(p, rec, base_id, n, lineno, result)
+        if article is not None:
+            if article.article_id not in articles:
+                order.append(article.article_id)
+            articles[article.article_id] = article  # a later copy of an article replaces it
+    for aid in order:
+        if aid in grouped:
+            parts = sorted(grouped[aid], key=lambda x: x[0])
+            first, lineno = parts[0][2], parts[0][3]
+            paragraphs = [t.strip() for _, t, _, _ in parts if _WORD.search(t)]
+            meta = _metadata(p, first, lineno)
+            articles[aid] = Article(aid, meta["title"] or _title_from(paragraphs), tuple(paragraphs),
+                                    meta["date"], meta["source"], meta["url"], str(p))
+        if aid in articles and articles[aid].paragraphs:
+            result.articles.append(articles.pop(aid))
+
+
+def _article_from_record(p: Path, rec: dict, base_id: str, n: int, lineno: int | None,
+                         result: FileArticles) -> Article | None:
+    where = f"{p}:{lineno}" if lineno else str(p)
+    body = _get(rec, "text")
+    if isinstance(body, list):
+        paragraphs = [str(x).strip() for x in body if _WORD.search(str(x))]
+    elif isinstance(body, str):
+        paragraphs = split_paragraphs(body)
+    elif body is None:
+        paragraphs = []
+    else:
+        raise ArticleError(str(p), f"'text' must be a string or a list, got {type(body).__name__}",
+                           lineno)
+    meta = _metadata(p, rec, lineno)
+    aid = _get(rec, "article_id")
+    aid = str(aid) if aid is not None else (meta["url"] or (base_id if n == 0 else f"{base_id}#{n}"))
+    if not paragraphs:
+        result.warnings.append(f"{where}: article {aid} has no text, skipped")
+        return None
+    return Article(aid, meta["title"] or _title_from(paragraphs), tuple(paragraphs), meta["date"],
+                   meta["source"], meta["url"], str(p))
+
+
+def _get(rec: dict, name: str) -> Any:
+    for key in ALIASES[name]:
+        value = rec.get(key)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _metadata(p: Path, rec: dict, lineno: int | None = None) -> dict[str, str | None]:
+    def text(name: str) -> str | None:
+        value = _get(rec, name)
+        return " ".join(str(value).split()) if value is not None else None
+
+    return {"title": text("title"), "source": text("source"), "url": text("url"),
+            "date": parse_date(_get(rec, "date"), p, lineno)}
+
+
+def parse_date(value: Any, path: Path | str = "", lineno: int | None = None) -> str | None:
+    """An article date as ISO ``YYYY-MM-DD`` (time of day is dropped)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    s = str(value).strip()
+    try:
+        return dt.datetime.fromisoformat(s.replace("/", "-")).date().isoformat()
+    except ValueError:
+        pass
+    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", s)
+    if m:
+        try:
+            return dt.date(*map(int, m.groups())).isoformat()
+        except ValueError:
+            pass
+    raise ArticleError(str(path), f"invalid date '{s}' (expected YYYY-MM-DD)", lineno)
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Blank lines separate paragraphs when there are any (hard-wrapped text); else each line
+    is one. Lines with no word in them (rules, stray punctuation) are dropped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _BLANK_LINE.search(text.strip()):
+        blocks = [" ".join(b.split()) for b in _BLANK_LINE.split(text)]
+    else:
+        blocks = [" ".join(line.split()) for line in text.split("\n")]
+    return [b for b in blocks if _WORD.search(b)]
+
+
+def _title_from(paragraphs: list[str], limit: int = 120) -> str:
+    """The first sentence of the text, cut at a word boundary when long."""
+    first = _SENTENCE_END.split(paragraphs[0], maxsplit=1)[0].strip()
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def _read_plain(p: Path, text: str, base_id: str, markdown: bool) -> Article:
+    meta: dict[str, Any] = {}
+    text = text.replace("\r\n", "\n")
+    if text.startswith("---\n"):
+        end = text.find("\n---", 4)
+        if end < 0:
+            raise ArticleError(str(p), "front matter opened with '---' is never closed")
+        try:
+            meta = yaml.safe_load(text[4:end]) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ArticleError(str(p), f"bad front matter: {getattr(exc, 'problem', exc)}",
+                               mark.line + 2 if mark else None) from None
+        if not isinstance(meta, dict):
+            raise ArticleError(str(p), "front matter must be 'key: value' lines")
+        text = text[end + 4:].split("\n", 1)[1] if "\n" in text[end + 4:] else ""
+    lines = text.split("\n")
+    if markdown:
+        # A leading '# Heading' is the title; other headings keep their words.
+        stripped = [ln for ln in lines if ln.strip()]
+        if stripped and stripped[0].startswith("# ") and not _get(meta, "title"):
+            meta["title"] = stripped[0][2:].strip()
+            lines.remove(stripped[0])
+        lines = [re.sub(r"^#{1,6}\s+", "", ln) for ln in lines]
+    paragraphs = split_paragraphs("\n".join(lines))
+    if not paragraphs:
+        raise ArticleError(str(p), "no text after the front matter")
+    info = _metadata(p, meta)
+    aid = _get(meta, "article_id")
+    return Article(str(aid) if aid is not None else base_id, info["title"] or _title_from(paragraphs),
+                   tuple(paragraphs), info["date"], info["source"], info["url"], str(p))

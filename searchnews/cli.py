@@ -1,0 +1,180 @@
+"""The ``searchnews`` command: a thin layer over :class:`searchnews.Index`.
+
+Exit codes follow grep: 0 found, 1 nothing found, 2 error (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from . import __version__
+from .errors import SearchnewsError
+from .index import DEFAULT_WAIT, Index, IndexReport
+from .output import hit_json, render_hit, render_stats
+
+DEFAULT_SEEDS = Path("seeds")
+
+
+def fail(message: str) -> None:
+    click.echo(f"searchnews: {message}", err=True)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Turn every failure into one line on stderr and exit code 2."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SearchnewsError as exc:
+            fail(f"error: {exc}")
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted")
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - last resort: still no traceback for users
+            if os.environ.get("SEARCHNEWS_DEBUG"):
+                traceback.print_exc()
+            fail(f"internal error: {type(exc).__name__}: {exc} "
+                 f"(set SEARCHNEWS_DEBUG=1 for details)")
+            sys.exit(2)
+    return wrapper
+
+
+index_option = click.option(
+    "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Index folder (default: $SEARCHNEWS_INDEX, else ./index).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="searchnews")
+def main() -> None:
+    """Full-text search for Spanish news: index articles, query ranked, highlighted paragraphs."""
+
+
+def _progress_bar(quiet: bool):
+    """A tqdm bar on stderr when it is a terminal (bytes read, paragraphs/s, ETA)."""
+    if quiet or not sys.stderr.isatty():
+        return None, None, None
+    from tqdm import tqdm
+    bar = tqdm(total=0, unit="B", unit_scale=True, file=sys.stderr, desc="indexing",
+               dynamic_ncols=True, leave=False)
+    counted = {"paragraphs": 0}
+
+    def on_total(total: int) -> None:
+        bar.total = total
+        bar.refresh()
+
+    def progress(nbytes: int, paragraphs: int) -> None:
+        counted["paragraphs"] += paragraphs
+        rate = bar.format_dict.get("elapsed") or 0
+        bar.set_postfix_str(f"{counted['paragraphs']:,} ¶"
+                            + (f", {counted['paragraphs'] / rate:,.0f} ¶/s" if rate else ""),
+                            refresh=False)
+        bar.update(nbytes)
+    return bar, on_total, progress
+
+
+def run_index(ix: Index, paths: list[str], rebuild: bool = False, wait: float = DEFAULT_WAIT,
+              quiet: bool = False) -> IndexReport:
+    bar, on_total, progress = _progress_bar(quiet)
+    try:
+        return ix.add_paths(paths, rebuild=rebuild, wait=wait, progress=progress,
+                            on_total=on_total)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def summary_line(r: IndexReport) -> str:
+    return (f"{r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged, "
+            f"{len(r.failed)} failed ({r.paragraphs:,} paragraphs indexed) in {r.elapsed:.1f}s "
+            f"→ {r.index}/")
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@index_option
+@click.option("--rebuild", is_flag=True,
+              help="Build from scratch into a fresh folder, then swap it in atomically.")
+@click.option("--wait", type=click.FloatRange(min=0), default=DEFAULT_WAIT, show_default=True,
+              help="Seconds to wait for another indexer to finish.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as a JSON object.")
+@handle_errors
+def index_cmd(paths: tuple[str, ...], index_dir: Path | None, rebuild: bool, wait: float,
+              quiet: bool, as_json: bool) -> None:
+    """Index article files and folders (default: seeds/), incrementally.
+
+    Only what changed since the last run is processed; articles whose file disappeared from a
+    folder given here are removed. Exit code 2 if any file failed (the others are indexed).
+    """
+    report = run_index(Index(index_dir), list(paths) or [str(DEFAULT_SEEDS)], rebuild, wait, quiet)
+    for warning in report.warnings:
+        fail(f"warning: {warning}")
+    for path, reason in report.failed:
+        fail(f"error: {path}: {reason}")
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    elif not quiet:
+        click.echo(summary_line(report), err=True)
+    sys.exit(2 if report.failed else 0)
+
+
+def use_color(choice: str) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and \
+        os.environ.get("TERM") != "dumb"
+
+
+@main.command("query")
+@click.argument("query")
+@index_option
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many hits to show.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit per line.")
+@click.option("-w", "--words", is_flag=True,
+              help="Take the query as plain words: quotes, operators and fields are text.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Colour matches (auto: only on a terminal, not with NO_COLOR).")
+@handle_errors
+def query_cmd(query: str, index_dir: Path | None, limit: int, as_json: bool, words: bool,
+              color: str) -> None:
+    """Search the index; print ranked paragraphs with the matched words highlighted."""
+    ix = Index(index_dir)
+    if not ix.exists and index_dir is None and not os.environ.get("SEARCHNEWS_INDEX") \
+            and DEFAULT_SEEDS.is_dir():
+        fail(f"no index yet: building {ix.path}/ from {DEFAULT_SEEDS}/ first")
+        report = run_index(ix, [str(DEFAULT_SEEDS)])
+        for path, reason in report.failed:
+            fail(f"error: {path}: {reason}")
+    hits = ix.search(query, limit=limit, syntax=not words)
+    if as_json:
+        click.echo("\n".join(hit_json(h) for h in hits) if hits else "", nl=bool(hits))
+    else:
+        colored = use_color(color)
+        click.echo("\n\n".join(render_hit(h, colored) for h in hits), color=colored, nl=bool(hits))
+        if not hits:
+            fail(f"no paragraph matches: {query}")
+    sys.exit(0 if hits else 1)
+
+
+@main.command("stats")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as a JSON object.")
+@handle_errors
+def stats_cmd(index_dir: Path | None, as_json: bool) -> None:
+    """What the index holds: articles, paragraphs, terms, size, sources, dates."""
+    stats = Index(index_dir).stats()
+    click.echo(json.dumps(stats, ensure_ascii=False) if as_json else render_stats(stats))
+
+
+

@@ -1,0 +1,439 @@
+"""Article records → a Whoosh index on disk, incrementally and safely.
+
+Layout of an index folder::
+
+    index/CURRENT        the name of the live generation, replaced atomically
+    index/gen-0001/      a Whoosh index, plus manifest.json (what each file contributed)
+    index/LOCK           held (flock) by the one writer at a time
+
+Incremental runs write into the live generation with Whoosh's own atomic commits; ``rebuild``
+builds a fresh generation beside it and swaps ``CURRENT``, so readers keep the old one until
+then. The manifest is a cache of what the index holds, written after each commit: if a crash
+leaves it behind the index, the next run re-reads the files whose hash it does not know and
+replaces their articles, which is idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from whoosh import index as whoosh_index
+from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+
+from .analysis import analyzer, fold
+from .articles import Article, find_files, read_file
+from .errors import ArticleError, IndexLockedError, IndexMissingError, SearchnewsError
+
+DEFAULT_WAIT = 30.0          # seconds a second writer waits for the first
+COMMIT_EVERY = 100_000       # paragraphs between commits: progress survives a crash
+MANIFEST = "manifest.json"
+
+
+def default_index_dir() -> Path:
+    """``$SEARCHNEWS_INDEX``, else ``index/`` in the current folder (the project's own)."""
+    return Path(os.environ.get("SEARCHNEWS_INDEX") or "index")
+
+
+def make_schema() -> Schema:
+    """One document per paragraph, carrying its article's metadata."""
+    spanish = analyzer(stem=True)
+    return Schema(
+        article_id=ID(stored=True),
+        paragraph=STORED(),
+        n_paragraphs=STORED(),
+        title=TEXT(analyzer=spanish, stored=True),
+        text=TEXT(analyzer=spanish, stored=True),
+        date=DATETIME(),
+        date_iso=STORED(),
+        source=STORED(),
+        source_key=ID(),
+        url=STORED(),
+    )
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did, counted in articles (failed: files)."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    paragraphs: int = 0
+    elapsed: float = 0.0
+    index: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["failed"] = [{"path": p, "error": e} for p, e in self.failed]
+        d["elapsed"] = round(self.elapsed, 3)
+        return d
+
+
+ProgressFn = Callable[[int, int], None]   # (bytes done, paragraphs indexed) since the last call
+
+
+class Index:
+    """A searchnews index folder: open it, add paths to it, search it."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else default_index_dir()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def current_dir(self) -> Path:
+        """The live generation's folder; a clear error when there is no index yet."""
+        try:
+            name = (self.path / "CURRENT").read_text().strip()
+        except FileNotFoundError:
+            raise IndexMissingError(f"no index at {self.path}/: build one with "
+                                    f"'searchnews index PATH...'") from None
+        except OSError as exc:
+            raise SearchnewsError(f"{self.path}/CURRENT: cannot read: {exc.strerror}") from None
+        gen = self.path / name
+        if not name.startswith("gen-") or not gen.is_dir():
+            raise SearchnewsError(self._broken(f"CURRENT names a missing generation '{name}'"))
+        return gen
+
+    @property
+    def exists(self) -> bool:
+        return (self.path / "CURRENT").exists()
+
+    def _broken(self, why: str) -> str:
+        return (f"{self.path}/ is not a usable searchnews index ({why}); rebuild it with "
+                f"'searchnews index --rebuild --index {self.path} PATH...'")
+
+    def open_whoosh(self) -> whoosh_index.Index:
+        """The live Whoosh index; a corrupt or foreign folder becomes a one-line error."""
+        for attempt in (1, 2):
+            gen = self.current_dir()
+            try:
+                return whoosh_index.open_dir(str(gen))
+            except FileNotFoundError:
+                if attempt == 1:        # a rebuild swapped generations under us: look again
+                    continue
+                raise SearchnewsError(self._broken("files are missing")) from None
+            except Exception as exc:  # noqa: BLE001 - whoosh raises many kinds on bad files
+                raise SearchnewsError(self._broken(f"{type(exc).__name__}: {exc}")) from None
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def searcher(self):
+        """A Whoosh searcher over the live generation, always closed (no leaked files)."""
+        from .search import WEIGHTING
+        ix = self.open_whoosh()
+        try:
+            with ix.searcher(weighting=WEIGHTING) as s:
+                yield s
+        except (UnicodeDecodeError, EOFError, OSError, ValueError) as exc:
+            raise SearchnewsError(self._broken(f"{type(exc).__name__}: {exc}")) from None
+        finally:
+            ix.close()
+
+    def search(self, query: str, limit: int = 10, **options) -> list:
+        """Ranked hits for a query: see :func:`searchnews.search.search`."""
+        from .search import search
+        with self.searcher() as s:
+            return search(s, query, limit=limit, **options)
+
+    def article(self, article_id: str) -> Article | None:
+        """An indexed article, rebuilt from its stored paragraphs (None if not indexed)."""
+        with self.searcher() as s:
+            docs = sorted(s.documents(article_id=article_id), key=lambda d: d["paragraph"])
+        if not docs:
+            return None
+        d = docs[0]
+        return Article(article_id, d["title"], tuple(x["text"] for x in docs), d.get("date_iso"),
+                       d.get("source"), d.get("url"))
+
+    def manifest(self) -> dict:
+        return _load_manifest(self.current_dir())
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add_paths(self, paths: Iterable[str | os.PathLike], rebuild: bool = False,
+                  wait: float = DEFAULT_WAIT, progress: ProgressFn | None = None,
+                  on_total: Callable[[int], None] | None = None) -> IndexReport:
+        """Index files and folders incrementally (mirror semantics for folders).
+
+        New articles are added, changed ones (by content hash) replace their paragraphs, and
+        articles whose file is gone from a folder given here are removed. A bad file is
+        reported in ``report.failed`` and skipped; what it contributed before stays.
+        """
+        started = time.monotonic()
+        report = IndexReport(index=str(self.path))
+        files: list[tuple[Path, Path | None]] = []
+        roots: list[Path] = []
+        for p in paths:
+            try:
+                found = list(find_files(p))
+            except ArticleError as exc:
+                report.failed.append((exc.path, exc.reason))
+                continue
+            root = Path(p) if Path(p).is_dir() else None
+            if root is not None:
+                roots.append(root.resolve())
+            files.extend((f, root) for f in found)
+        if on_total:
+            on_total(sum(_size(f) for f, _ in files))
+        with self._write_lock(wait):
+            self._update(files, roots, rebuild, report, progress)
+        report.elapsed = time.monotonic() - started
+        return report
+
+    def _update(self, files: list[tuple[Path, Path | None]], roots: list[Path], rebuild: bool,
+                report: IndexReport, progress: ProgressFn | None) -> None:
+        self._remove_stale_generations()
+        fresh = rebuild or not self.exists
+        gen = self._new_generation() if fresh else self.current_dir()
+        manifest = {"version": 1, "files": {}} if fresh else _load_manifest(gen)
+        known = manifest["files"]
+        owner = {aid: path for path, entry in known.items() for aid in entry["articles"]}
+        seen = {str(f.resolve()) for f, _ in files}
+        gone = [p for p in known if p not in seen and any(_under(p, r) for r in roots)]
+
+        ix = whoosh_index.open_dir(str(gen)) if not fresh else \
+            whoosh_index.create_in(str(gen), make_schema())
+        # A first build is published at its first commit, so a crash keeps what was done;
+        # a rebuild is published only when complete, so the old index answers until then.
+        publish = (lambda: _atomic_write(self.path / "CURRENT", gen.name + "\n")) \
+            if fresh and not rebuild else None
+        writer = _Writer(ix, gen, manifest, fresh, publish)
+        try:
+            for path in gone:
+                for aid in known[path]["articles"]:
+                    writer.delete(aid)
+                    owner.pop(aid, None)
+                    report.removed += 1
+                del known[path]
+            for f, root in files:
+                self._index_file(f, root, known, owner, writer, report, progress)
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        if rebuild:
+            _atomic_write(self.path / "CURRENT", gen.name + "\n")
+            self._remove_stale_generations()
+
+    def _index_file(self, f: Path, root: Path | None, known: dict, owner: dict,
+                    writer: "_Writer", report: IndexReport, progress: ProgressFn | None) -> None:
+        key = str(f.resolve())
+        size = _size(f)
+        try:
+            data = f.read_bytes()
+        except OSError as exc:
+            report.failed.append((str(f), f"cannot read: {exc.strerror or exc}"))
+            return
+        sha = hashlib.sha1(data).hexdigest()
+        entry = known.get(key)
+        if entry is not None and entry.get("sha") == sha:
+            report.unchanged += len(entry["articles"])
+            if progress:
+                progress(size, 0)
+            return
+        try:
+            parsed = read_file(f, root, data)
+            for a in parsed.articles:
+                if owner.get(a.article_id, key) != key:
+                    raise ArticleError(str(f), f"article id '{a.article_id}' is already indexed "
+                                               f"from {owner[a.article_id]}")
+        except ArticleError as exc:
+            report.failed.append((str(f) if exc.line is None else f"{f}:{exc.line}", exc.reason))
+            if progress:
+                progress(size, 0)
+            return
+        report.warnings.extend(parsed.warnings)
+        old = entry["articles"] if entry else {}
+        new: dict[str, str] = {}
+        known[key] = {"sha": None, "articles": new}   # partial until this file is committed
+        step = size // max(1, len(parsed.articles))
+        for a in parsed.articles:
+            h = a.content_hash
+            if old.get(a.article_id) == h:
+                report.unchanged += 1
+            else:
+                if a.article_id in old:
+                    report.updated += 1
+                else:
+                    report.added += 1
+                writer.replace(a)
+                report.paragraphs += len(a.paragraphs)
+            new[a.article_id] = h
+            owner[a.article_id] = key
+            if progress:
+                progress(step, len(a.paragraphs))
+        for aid in old.keys() - new.keys():
+            writer.delete(aid)
+            owner.pop(aid, None)
+            report.removed += 1
+        known[key]["sha"] = sha
+        writer.maybe_commit()
+
+    @contextmanager
+    def _write_lock(self, wait: float) -> Iterator[None]:
+        """One writer at a time; a second one waits up to ``wait`` seconds, then gives up."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise SearchnewsError(f"{self.path}/: cannot write the index: "
+                                  f"{exc.strerror or exc}") from None
+        deadline = time.monotonic() + wait
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise IndexLockedError(
+                            f"{self.path}/ is being written by another 'searchnews index' "
+                            f"(waited {wait:g}s); try again later or pass a longer --wait"
+                        ) from None
+                    time.sleep(0.1)
+            yield
+        finally:
+            os.close(fd)   # releases the lock, also if the process dies
+
+    def _new_generation(self) -> Path:
+        numbers = [int(p.name[4:]) for p in self.path.glob("gen-*") if p.name[4:].isdigit()]
+        gen = self.path / f"gen-{max(numbers, default=0) + 1:04d}"
+        gen.mkdir(parents=True)
+        return gen
+
+    def _remove_stale_generations(self) -> None:
+        """Under the write lock, any generation that is not live is an old or crashed one."""
+        live = (self.path / "CURRENT").read_text().strip() if self.exists else None
+        for gen in self.path.glob("gen-*"):
+            if gen.name != live:
+                shutil.rmtree(gen, ignore_errors=True)
+
+    # -- inspecting ------------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        """What the index holds: counts, sources, date range, size, last update."""
+        gen = self.current_dir()
+        manifest = _load_manifest(gen)
+        schema_date = make_schema()["date"]
+        with self.searcher() as s:
+            r = s.reader()
+            dates = list(schema_date.sortable_terms(r, "date"))
+            sources = {t.decode(): r.doc_frequency("source_key", t)
+                       for t in r.lexicon("source_key")}
+            out = {
+                "index": str(self.path),
+                "articles": sum(1 for _ in r.lexicon("article_id")),
+                "paragraphs": r.doc_count(),
+                "terms": sum(1 for _ in r.lexicon("text")),
+                "files": len(manifest["files"]),
+                "size_bytes": sum(p.stat().st_size for p in gen.iterdir() if p.is_file()),
+                "sources": dict(sorted(sources.items(), key=lambda kv: -kv[1])),
+                "date_first": _day(schema_date, dates[0]) if dates else None,
+                "date_last": _day(schema_date, dates[-1]) if dates else None,
+                "updated": dt.datetime.fromtimestamp(
+                    (gen / MANIFEST).stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds")
+                if (gen / MANIFEST).exists() else None,
+            }
+        return out
+
+
+class _Writer:
+    """A Whoosh writer that commits every COMMIT_EVERY paragraphs and saves the manifest."""
+
+    def __init__(self, ix: whoosh_index.Index, gen: Path, manifest: dict, fresh: bool,
+                 on_first_commit: Callable[[], None] | None):
+        self.ix, self.gen, self.manifest, self.fresh = ix, gen, manifest, fresh
+        self.on_first_commit = on_first_commit
+        self.pending = 0
+        self.w = ix.writer(limitmb=256)
+
+    def replace(self, a: Article) -> None:
+        """Add an article's paragraphs, first dropping any it had: the manifest may lag the
+        index after a crash, so an article it calls new may be there already."""
+        if not self.fresh:
+            self.delete(a.article_id)
+        date = dt.datetime.fromisoformat(a.date) if a.date else None
+        source_key = fold(a.source) if a.source else None
+        n = len(a.paragraphs)
+        for i, text in enumerate(a.paragraphs):
+            doc = dict(article_id=a.article_id, paragraph=i, n_paragraphs=n, title=a.title,
+                       text=text, date_iso=a.date, source=a.source, url=a.url)
+            if date is not None:
+                doc["date"] = date
+            if source_key:
+                doc["source_key"] = source_key
+            self.w.add_document(**doc)
+        self.pending += n
+
+    def delete(self, article_id: str) -> None:
+        self.w.delete_by_term("article_id", article_id)
+        self.pending += 1
+
+    def maybe_commit(self) -> None:
+        if self.pending >= COMMIT_EVERY:
+            self.commit()
+            self.w = self.ix.writer(limitmb=256)
+
+    def commit(self) -> None:
+        self.w.commit()
+        self.pending = 0
+        _atomic_write(self.gen / MANIFEST, json.dumps(self.manifest, ensure_ascii=False))
+        if self.on_first_commit:
+            self.on_first_commit()
+            self.on_first_commit = None
+
+    def cancel(self) -> None:
+        try:
+            self.w.cancel()
+        except Exception:  # noqa: BLE001 - already failing; keep the first error
+            pass
+
+
+def _load_manifest(gen: Path) -> dict:
+    try:
+        data = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("files"), dict):
+            return data
+    except (FileNotFoundError, ValueError):
+        pass
+    return {"version": 1, "files": {}}
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+def _under(path: str, root: Path) -> bool:
+    return path.startswith(str(root) + os.sep)
+
+
+def _day(field_type, term: bytes) -> str:
+    return field_type.from_bytes(term).date().isoformat()

@@ -1,0 +1,82 @@
+"""The Spanish analyzer: accents, case, stopwords, singular/plural — on real vocabulary."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchnews.analysis import singular, terms
+
+from .conftest import vocabulary
+
+VOCAB = vocabulary()
+ACCENTED = [w for w in VOCAB if not w.isascii()]
+
+
+def strip_accents(word: str) -> str:
+    """Accent stripping done independently of the analyzer (NFD, drop combining marks)."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
+def regular_plural(word: str) -> str | None:
+    """The regular Spanish plural of a word, by the grammar book; None where there is none."""
+    if word[-1] in "aeoáéó" or word[-1] in "iuíú":
+        return word + "s"
+    if word[-1] == "z":
+        return word[:-1] + "ces"
+    if word[-1] in "ldnrjy":
+        # an accent on the last syllable goes away when a syllable is added: canción → canciones
+        base = word[:-2] + strip_accents(word[-2]) + word[-1] if word[-2] in "áéíóú" else word
+        return base + "es"
+    if word[-1] == "s" and word[-2] in "áéíóú":       # país → países, interés → intereses
+        return word[:-2] + strip_accents(word[-2]) + "ses"
+    return None
+
+
+# Content words only: a stopword has no terms, and its "plural" is often no word at all.
+PLURALIZABLE = [w for w in VOCAB if len(w) >= 3 and regular_plural(w) and terms(w)]
+
+
+def test_vocabulary_is_real_and_large():
+    assert len(VOCAB) > 3000 and len(ACCENTED) > 300 and len(PLURALIZABLE) > 2000
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(ACCENTED))
+def test_accentless_spelling_gives_the_same_terms(word):
+    assert terms(word) == terms(strip_accents(word))
+    assert terms(word.upper()) == terms(word)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(PLURALIZABLE))
+def test_regular_plural_gives_the_same_terms(word):
+    assert terms(regular_plural(word)) == terms(word)
+
+
+@pytest.mark.parametrize("singular_form,plural_form", [
+    ("año", "años"), ("día", "días"), ("país", "países"), ("ciudad", "ciudades"),
+    ("vez", "veces"), ("soldado norcoreano", "soldados norcoreanos"), ("mes", "meses"),
+    ("gobierno", "gobiernos"), ("luz", "luces"), ("mujer", "mujeres"),
+])
+def test_short_and_awkward_plurals(singular_form, plural_form):
+    assert terms(singular_form) == terms(plural_form)
+
+
+def test_stopwords_go_accented_or_not():
+    assert terms("el de la que más está") == []
+    assert terms("el de la que mas esta") == []
+
+
+def test_distinct_words_stay_distinct():
+    # Unifying number must not merge unrelated words.
+    assert len(set(terms("casa cosa paz pan país mes misa gas guerra"))) == 9
+
+
+def test_singular_is_a_fixed_point():
+    for w in PLURALIZABLE[:2000]:
+        s = singular(strip_accents(w))
+        assert singular(s) == s

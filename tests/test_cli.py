@@ -1,0 +1,169 @@
+"""The command line as a user meets it: output, JSON, highlighting, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from searchnews import read_file
+from searchnews.analysis import terms
+from searchnews.articles import find_files
+
+from .conftest import DATA, SEEDS
+
+
+def test_first_query_builds_the_index_from_seeds(project_copy, run):
+    result = run("query", "Kursk")
+    assert result.exit_code == 0
+    assert "building index/ from seeds/" in result.stderr
+    assert (project_copy / "index" / "CURRENT").exists()
+    blocks = result.stdout.strip().split("\n\n")
+    assert len(blocks) == 2                      # the two paragraphs that name Kursk
+    for block in blocks:
+        assert "[[Kursk]]" in block              # marked visibly when not a terminal
+        assert "2025-08-13" in block and "000_aa4e37ec6fc49a3b" in block
+    assert re.search(r"¶[67]/11", result.stdout)
+    again = run("query", "Kursk")
+    assert "building" not in again.stderr and again.stdout == result.stdout
+
+
+def _json_hits(result) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_json_output_schema_and_highlight_offsets(seed_index, run):
+    result = run("query", "soldado norcoreano", "--index", seed_index.path, "--json")
+    assert result.exit_code == 0
+    hits = _json_hits(result)
+    assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1))
+    for h in hits:
+        assert list(h) == ["rank", "score", "article_id", "title", "date", "source", "url",
+                           "paragraph", "text", "highlights"]
+        assert h["date"] == "2025-08-13" and h["source"] is None
+        assert h["highlights"]
+        for start, end in h["highlights"]:
+            assert terms(h["text"][start:end])[0] in set(terms("soldado norcoreano"))
+    words = {hits[0]["text"][s:e] for s, e in hits[0]["highlights"]}
+    assert words == {"soldados", "norcoreanos"}            # surface words, plural as written
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+
+def test_accentless_query_ranks_the_exact_phrase_first(seed_index, run):
+    hits = _json_hits(run("query", "cooperacion estrategica", "--index", seed_index.path, "--json"))
+    assert "cooperación estratégica" in hits[0]["text"]
+    marked = {hits[0]["text"][s:e] for s, e in hits[0]["highlights"]}
+    assert marked == {"cooperación", "estratégica"}
+
+
+def test_all_words_rank_above_some_words_and_partial_matches_still_come(seed_index, run):
+    hits = _json_hits(run("query", "Kursk Alaska", "--index", seed_index.path, "--json"))
+    has = [("Kursk" in h["text"], "Alaska" in h["text"]) for h in hits]
+    assert has and not any(all(x) for x in has)     # no paragraph has both words ...
+    assert any(a for a, _ in has) and any(b for _, b in has)   # ... but both kinds are found
+    hits = _json_hits(run("query", "Putin Kursk", "--index", seed_index.path, "--json"))
+    both = [("Putin" in h["text"] and "Kursk" in h["text"]) for h in hits]
+    assert both[0] and both == sorted(both, reverse=True)
+
+
+def test_limit_and_no_hit_exit_code(seed_index, run):
+    assert len(_json_hits(run("query", "Putin", "-n", "2", "--index", seed_index.path,
+                              "--json"))) == 2
+    result = run("query", "zanahoria", "--index", seed_index.path)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "no paragraph matches" in result.stderr
+
+
+def test_colour_on_request_and_plain_marks_otherwise(seed_index, run, monkeypatch):
+    colored = run("query", "Kursk", "--index", seed_index.path, "--color", "always")
+    assert "\x1b[1;31mKursk\x1b[0m" in colored.stdout and "[[" not in colored.stdout
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = run("query", "Kursk", "--index", seed_index.path)
+    assert "\x1b[" not in plain.stdout and "[[Kursk]]" in plain.stdout
+
+
+def test_index_env_variable(seed_index, run, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEARCHNEWS_INDEX", str(seed_index.path))
+    assert run("query", "Pyongyang").exit_code == 0
+
+
+@pytest.mark.parametrize("query,message", [
+    ("", "empty query"),
+    ("   ", "empty query"),
+    ('"cooperación estratégica', "unbalanced quote"),
+    ("(Putin Kim", "unbalanced '('"),
+    ("Putin) Kim", "unbalanced ')'"),
+    ("autor:Putin", "unknown field 'autor:'"),
+    ("de la que", "nothing to search for"),
+])
+def test_bad_queries_exit_2_with_one_line(seed_index, run, query, message):
+    result = run("query", query, "--index", seed_index.path)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_field_search_in_title(seed_index, run):
+    assert run("query", "titulo:Kursk", "--index", seed_index.path).exit_code == 1
+    assert run("query", "title:Putin", "--index", seed_index.path).exit_code == 0
+
+
+def test_query_without_an_index(tmp_path, run, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("query", "Kursk", "--index", tmp_path / "none")
+    assert result.exit_code == 2 and "no index at" in result.stderr
+    assert "searchnews index" in result.stderr
+
+
+def test_index_reports_bad_files_and_indexes_the_rest(tmp_path, run):
+    (tmp_path / "in").mkdir()
+    for f in SEEDS.iterdir():
+        (tmp_path / "in" / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "in" / "latin1.txt").write_bytes("Acuerdo de cooperación".encode("latin-1"))
+    (tmp_path / "in" / "roto.json").write_text('{"text": "Kursk"', encoding="utf-8")
+    (tmp_path / "in" / "vacio.md").write_text("", encoding="utf-8")
+    (tmp_path / "in" / "foto.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    ix = tmp_path / "ix"
+    result = run("index", tmp_path / "in", tmp_path / "falta", "--index", ix, "--json")
+    assert result.exit_code == 2
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 5
+    for name, reason in [("latin1.txt", "not UTF-8"), ("roto.json", "malformed JSON"),
+                         ("vacio.md", "empty file"), ("foto.txt", "binary file"),
+                         ("falta", "no such file or folder")]:
+        assert any(name in e and reason in e for e in errors), (name, errors)
+    report = json.loads(result.stdout)
+    assert report["added"] == 1 and report["paragraphs"] == 11 and len(report["failed"]) == 5
+    assert run("query", "Kursk", "--index", ix).exit_code == 0
+
+
+def test_index_summary_and_stats(tmp_path, run):
+    files = [f for root in (SEEDS, DATA) for f in find_files(root)]
+    articles = [a for f in files for a in read_file(f).articles]
+    n_paragraphs = sum(len(a.paragraphs) for a in articles)
+    ix = tmp_path / "ix"
+    first = run("index", SEEDS, DATA, "--index", ix)
+    assert first.exit_code == 0
+    assert first.stderr.startswith(f"{len(articles)} added, 0 updated, 0 removed, 0 unchanged, "
+                                   f"0 failed ({n_paragraphs:,} paragraphs indexed)")
+    stats = json.loads(run("stats", "--index", ix, "--json").stdout)
+    assert (stats["articles"], stats["paragraphs"], stats["files"]) == \
+        (len(articles), n_paragraphs, len(files))
+    assert stats["date_last"] == max(a.date for a in articles if a.date)
+    assert stats["terms"] > 3000
+    assert f"articles:    {len(articles)}" in run("stats", "--index", ix).stdout
+
+
+def test_version_and_help(run):
+    assert run("--version").exit_code == 0
+    out = run("--help").stdout
+    assert "index" in out and "query" in out
+
+
+def test_words_mode_takes_quotes_as_text(seed_index, run):
+    query = 'el "profundo aprecio'
+    assert run("query", query, "--index", seed_index.path).exit_code == 2
+    result = run("query", query, "--words", "--index", seed_index.path, "--json")
+    assert result.exit_code == 0 and "profundo aprecio" in _json_hits(result)[0]["text"]
