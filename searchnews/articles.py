@@ -9,6 +9,7 @@ Every problem is an :class:`ArticleError` naming the file, the line where known,
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -52,7 +53,7 @@ class Article:
     url: str | None = None
     path: str | None = None          # the file it was read from
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
         """Changes when anything indexed of the article changes (not the file's mtime)."""
         payload = json.dumps([self.title, self.date, self.source, self.url, self.paragraphs],
@@ -87,53 +88,76 @@ def find_files(path: str | os.PathLike) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
-def read_text(path: Path, data: bytes | None = None) -> str:
-    """Decode a file as UTF-8 text, refusing binary files with a clear reason."""
-    if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ArticleError(str(path), f"cannot read: {exc.strerror or exc}") from None
+def _check_text(path: Path, data: bytes, offset: int = 0, line: int | None = None) -> str:
+    """Decode UTF-8, refusing binary data with a clear reason."""
     if b"\x00" in data[:8192]:
         raise ArticleError(str(path), "binary file, not text")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig" if offset == 0 else "utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = line if line is not None else data[: exc.start].count(b"\n") + 1
         raise ArticleError(str(path), f"not UTF-8 text (byte 0x{data[exc.start]:02x} at "
-                                      f"offset {exc.start}); convert it with iconv", line) from None
-    if not text.strip():
-        raise ArticleError(str(path), "empty file")
-    return text
+                                      f"offset {offset + exc.start}); convert it with iconv",
+                           line) from None
 
 
-def read_file(path: str | os.PathLike, root: str | os.PathLike | None = None,
-              data: bytes | None = None) -> FileArticles:
-    """Read one file into articles. ``root`` (the folder being indexed) makes derived ids stable."""
+def _open(path: Path):
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise ArticleError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+def iter_articles(path: str | os.PathLike, root: str | os.PathLike | None = None,
+                  warnings: list[str] | None = None) -> Iterator[Article]:
+    """Stream the articles of one file; a problem raises :class:`ArticleError` when reached.
+
+    ``root`` (the folder being indexed) makes derived ids stable. JSONL is read line by line,
+    so an archive far larger than memory can be indexed. Within a file a later copy of an
+    article replaces an earlier one (the indexer keeps the last).
+    """
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in FORMATS:
         raise ArticleError(str(p), f"unsupported format '{suffix or p.name}' "
                                    f"(expected {', '.join(FORMATS)})")
-    text = read_text(p, data)
     base_id = _derived_id(p, root)
-    result = FileArticles(str(p))
-    if suffix in (".txt", ".md"):
-        result.articles.append(_read_plain(p, text, base_id, markdown=suffix == ".md"))
-    elif suffix == ".json":
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ArticleError(str(p), f"malformed JSON: {exc.msg} (column {exc.colno})",
-                               exc.lineno) from None
-        records = doc if isinstance(doc, list) else [doc]
-        _collect(p, base_id, ((None, r) for r in records), result)
+    warnings = warnings if warnings is not None else []
+    count = 0
+    if suffix == ".jsonl":
+        articles = _jsonl_articles(p, base_id, warnings)
     else:
-        _collect(p, base_id, _jsonl_records(p, text), result)
-    if not result.articles:
+        with _open(p) as fh:
+            text = _check_text(p, fh.read())
+        if not text.strip():
+            raise ArticleError(str(p), "empty file")
+        if suffix in (".txt", ".md"):
+            articles = iter([_read_plain(p, text, base_id, markdown=suffix == ".md")])
+        else:
+            try:
+                doc = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ArticleError(str(p), f"malformed JSON: {exc.msg} (column {exc.colno})",
+                                   exc.lineno) from None
+            records = doc if isinstance(doc, list) else [doc]
+            articles = _from_records(p, base_id, ((None, r) for r in records), warnings)
+    for article in articles:
+        count += 1
+        yield article
+    if not count:
         fields = "" if suffix in (".txt", ".md") else \
             f" (text looked for in: {', '.join(ALIASES['text'])})"
         raise ArticleError(str(p), f"no article with text in it{fields}")
+
+
+def read_file(path: str | os.PathLike, root: str | os.PathLike | None = None) -> FileArticles:
+    """All articles of one file (a later copy of an article replacing an earlier one)."""
+    result = FileArticles(str(path))
+    latest: dict[str, Article] = {}
+    for article in iter_articles(path, root, result.warnings):
+        latest.pop(article.article_id, None)
+        latest[article.article_id] = article
+    result.articles = list(latest.values())
     return result
 
 
@@ -147,23 +171,48 @@ def _derived_id(p: Path, root: str | os.PathLike | None) -> str:
     return p.with_suffix("").name
 
 
-def _jsonl_records(p: Path, text: str) -> Iterator[tuple[int, Any]]:
-    for lineno, line in enumerate(text.splitlines(), 1):
+def _jsonl_articles(p: Path, base_id: str, warnings: list[str]) -> Iterator[Article]:
+    with _open(p) as fh:
+        records = _jsonl_records(p, fh)
+        yield from _from_records(p, base_id, records, warnings)
+
+
+def _jsonl_records(p: Path, fh) -> Iterator[tuple[int, Any]]:
+    offset, seen_text = 0, False
+    for lineno, raw in enumerate(fh, 1):
+        line = _check_text(p, raw, offset, lineno)
+        offset += len(raw)
         if not line.strip():
             continue
+        seen_text = True
         try:
             yield lineno, json.loads(line)
         except json.JSONDecodeError as exc:
             raise ArticleError(str(p), f"malformed JSON: {exc.msg} (column {exc.colno})",
                                lineno) from None
+    if not seen_text:
+        raise ArticleError(str(p), "empty file")
 
 
-def _collect(p: Path, base_id: str, records: Iterable[tuple[int | None, Any]],
-             result: FileArticles) -> None:
-    """Turn JSON records into articles; paragraph records (corpus schema) are grouped."""
-    grouped: dict[str, list[tuple[int, str, dict, int | None]]] = {}
-    order: list[str] = []
-    articles: dict[str, Article] = {}
+def _from_records(p: Path, base_id: str, records: Iterable[tuple[int | None, Any]],
+                  warnings: list[str]) -> Iterator[Article]:
+    """JSON records → articles. Paragraph records (corpus schema) of one article must be
+    consecutive, as the corpora write them, so that a file is read in one streaming pass."""
+    current: str | None = None
+    parts: list[tuple[int, str]] = []
+    first: tuple[dict, int | None] = ({}, None)
+    finished: set[str] = set()
+
+    def flush() -> Article | None:
+        meta = _metadata(p, *first)
+        paragraphs = [t.strip() for _, t in sorted(parts, key=lambda x: x[0]) if _WORD.search(t)]
+        finished.add(current)
+        if not paragraphs:
+            warnings.append(f"{p}: article {current} has no text, skipped")
+            return None
+        return Article(current, meta["title"] or _title_from(paragraphs), tuple(paragraphs),
+                       meta["date"], meta["source"], meta["url"], str(p))
+
     for n, (lineno, rec) in enumerate(records):
         if not isinstance(rec, dict):
             raise ArticleError(str(p), f"expected a JSON object, got {type(rec).__name__}", lineno)
@@ -172,30 +221,25 @@ def _collect(p: Path, base_id: str, records: Iterable[tuple[int | None, Any]],
             if aid is None:
                 raise ArticleError(str(p), "paragraph record without article_id", lineno)
             aid = str(aid)
-            if aid not in grouped:
-                grouped[aid] = []
-                order.append(aid)
-            grouped[aid].append((rec["paragraph"], rec["text"], rec, lineno))
+            if aid != current:
+                if current is not None and (a := flush()):
+                    yield a
+                if aid in finished:
+                    raise ArticleError(str(p), f"paragraphs of article '{aid}' are not "
+                                               f"together: keep each article's lines adjacent",
+                                       lineno)
+                current, parts, first = aid, [], (rec, lineno)
+            parts.append((rec["paragraph"], rec["text"]))
             continue
-        article = _article_from_record(p, rec, base_id, n, lineno, result)
+        article = _article_from_record(p, rec, base_id, n, lineno, warnings)
         if article is not None:
-            if article.article_id not in articles:
-                order.append(article.article_id)
-            articles[article.article_id] = article  # a later copy of an article replaces it
-    for aid in order:
-        if aid in grouped:
-            parts = sorted(grouped[aid], key=lambda x: x[0])
-            first, lineno = parts[0][2], parts[0][3]
-            paragraphs = [t.strip() for _, t, _, _ in parts if _WORD.search(t)]
-            meta = _metadata(p, first, lineno)
-            articles[aid] = Article(aid, meta["title"] or _title_from(paragraphs), tuple(paragraphs),
-                                    meta["date"], meta["source"], meta["url"], str(p))
-        if aid in articles and articles[aid].paragraphs:
-            result.articles.append(articles.pop(aid))
+            yield article
+    if current is not None and (a := flush()):
+        yield a
 
 
 def _article_from_record(p: Path, rec: dict, base_id: str, n: int, lineno: int | None,
-                         result: FileArticles) -> Article | None:
+                         warnings: list[str]) -> Article | None:
     where = f"{p}:{lineno}" if lineno else str(p)
     body = _get(rec, "text")
     if isinstance(body, list):
@@ -211,7 +255,7 @@ def _article_from_record(p: Path, rec: dict, base_id: str, n: int, lineno: int |
     aid = _get(rec, "article_id")
     aid = str(aid) if aid is not None else (meta["url"] or (base_id if n == 0 else f"{base_id}#{n}"))
     if not paragraphs:
-        result.warnings.append(f"{where}: article {aid} has no text, skipped")
+        warnings.append(f"{where}: article {aid} has no text, skipped")
         return None
     return Article(aid, meta["title"] or _title_from(paragraphs), tuple(paragraphs), meta["date"],
                    meta["source"], meta["url"], str(p))

@@ -32,12 +32,14 @@ from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 
 from .analysis import analyzer, fold
-from .articles import Article, find_files, read_file
+from .articles import Article, find_files, iter_articles
 from .errors import ArticleError, IndexLockedError, IndexMissingError, SearchnewsError
 
 DEFAULT_WAIT = 30.0          # seconds a second writer waits for the first
-COMMIT_EVERY = 100_000       # paragraphs between commits: progress survives a crash
+# Paragraphs between commits, so that progress survives a crash (tests set it lower).
+COMMIT_EVERY = int(os.environ.get("SEARCHNEWS_COMMIT_EVERY") or 100_000)
 MANIFEST = "manifest.json"
+KEEP_IN_MEMORY = 32 << 20    # files up to this size are parsed once; larger ones stream twice
 
 
 def default_index_dir() -> Path:
@@ -91,6 +93,8 @@ class Index:
 
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path) if path is not None else default_index_dir()
+        self._searcher = None
+        self._gen: Path | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -132,16 +136,34 @@ class Index:
 
     @contextmanager
     def searcher(self):
-        """A Whoosh searcher over the live generation, always closed (no leaked files)."""
+        """A Whoosh searcher over the live generation, reused between calls and kept fresh:
+        a new commit or a swapped generation is picked up, and the first query pays the
+        opening cost alone. Whoosh errors from damaged files become one clear message."""
         from .search import WEIGHTING
-        ix = self.open_whoosh()
+        gen = self.current_dir()
         try:
-            with ix.searcher(weighting=WEIGHTING) as s:
-                yield s
-        except (UnicodeDecodeError, EOFError, OSError, ValueError) as exc:
+            if self._searcher is None or self._gen != gen:
+                self.close()
+                self._searcher = self.open_whoosh().searcher(weighting=WEIGHTING)
+                self._gen = gen
+            else:
+                self._searcher = self._searcher.refresh()
+            yield self._searcher
+        except (UnicodeDecodeError, EOFError, OSError, ValueError, KeyError) as exc:
+            self.close()
             raise SearchnewsError(self._broken(f"{type(exc).__name__}: {exc}")) from None
-        finally:
-            ix.close()
+
+    def close(self) -> None:
+        """Close the open searcher (its files); the Index stays usable."""
+        if self._searcher is not None:
+            self._searcher.close()
+        self._searcher, self._gen = None, None
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def search(self, query: str, limit: int = 10, **options) -> list:
         """Ranked hits for a query: see :func:`searchnews.search.search`."""
@@ -231,56 +253,73 @@ class Index:
 
     def _index_file(self, f: Path, root: Path | None, known: dict, owner: dict,
                     writer: "_Writer", report: IndexReport, progress: ProgressFn | None) -> None:
+        """Index one file's changes. A first streaming pass reads and checks the whole file
+        (so a bad line leaves the index untouched) and hashes each article; a second pass
+        indexes the articles whose hash changed."""
         key = str(f.resolve())
         size = _size(f)
-        try:
-            data = f.read_bytes()
-        except OSError as exc:
-            report.failed.append((str(f), f"cannot read: {exc.strerror or exc}"))
-            return
-        sha = hashlib.sha1(data).hexdigest()
         entry = known.get(key)
-        if entry is not None and entry.get("sha") == sha:
-            report.unchanged += len(entry["articles"])
-            if progress:
-                progress(size, 0)
-            return
         try:
-            parsed = read_file(f, root, data)
-            for a in parsed.articles:
+            sha = _file_sha(f)
+            if entry is not None and entry.get("sha") == sha:
+                report.unchanged += len(entry["articles"])
+                if progress:
+                    progress(size, 0)
+                return
+            warnings: list[str] = []
+            new: dict[str, str] = {}
+            kept: list[Article] | None = [] if size <= KEEP_IN_MEMORY else None
+            for a in iter_articles(f, root, warnings):
                 if owner.get(a.article_id, key) != key:
-                    raise ArticleError(str(f), f"article id '{a.article_id}' is already indexed "
-                                               f"from {owner[a.article_id]}")
+                    raise ArticleError(str(f), f"article id '{a.article_id}' is already "
+                                               f"indexed from {owner[a.article_id]}")
+                new.pop(a.article_id, None)
+                new[a.article_id] = a.content_hash
+                if kept is not None:
+                    kept.append(a)
         except ArticleError as exc:
             report.failed.append((str(f) if exc.line is None else f"{f}:{exc.line}", exc.reason))
             if progress:
                 progress(size, 0)
             return
-        report.warnings.extend(parsed.warnings)
+        report.warnings.extend(warnings)
         old = entry["articles"] if entry else {}
-        new: dict[str, str] = {}
-        known[key] = {"sha": None, "articles": new}   # partial until this file is committed
-        step = size // max(1, len(parsed.articles))
-        for a in parsed.articles:
-            h = a.content_hash
-            if old.get(a.article_id) == h:
-                report.unchanged += 1
-            else:
+        changed = {aid for aid, h in new.items() if old.get(aid) != h}
+        report.unchanged += len(new) - len(changed)
+        # The manifest mirrors what is committed: the file's old articles, each replaced by
+        # its new hash as it is indexed, and no sha until the file is done.
+        mirrored = dict(old)
+        known[key] = {"sha": None, "articles": mirrored}
+        step, consumed = size // max(1, len(new)), 0
+        try:
+            source = kept if kept is not None else iter_articles(f, root, [])
+            for a in source if changed else ():
+                if a.article_id not in changed or a.content_hash != new[a.article_id]:
+                    continue                           # unchanged, or an earlier copy
+                changed.discard(a.article_id)
                 if a.article_id in old:
                     report.updated += 1
                 else:
                     report.added += 1
                 writer.replace(a)
+                mirrored[a.article_id] = new[a.article_id]
                 report.paragraphs += len(a.paragraphs)
-            new[a.article_id] = h
-            owner[a.article_id] = key
-            if progress:
-                progress(step, len(a.paragraphs))
+                owner[a.article_id] = key
+                if progress:
+                    progress(step, len(a.paragraphs))
+                    consumed += step
+                writer.maybe_commit()
+        except ArticleError as exc:      # the file changed between the two passes
+            report.failed.append((str(f) if exc.line is None else f"{f}:{exc.line}", exc.reason))
+            return
         for aid in old.keys() - new.keys():
             writer.delete(aid)
             owner.pop(aid, None)
+            mirrored.pop(aid, None)
             report.removed += 1
         known[key]["sha"] = sha
+        if progress:
+            progress(size - consumed, 0)
         writer.maybe_commit()
 
     @contextmanager
@@ -422,6 +461,17 @@ def _atomic_write(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def _file_sha(p: Path) -> str:
+    h = hashlib.sha1()
+    try:
+        with open(p, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except OSError as exc:
+        raise ArticleError(str(p), f"cannot read: {exc.strerror or exc}") from None
+    return h.hexdigest()
 
 
 def _size(p: Path) -> int:

@@ -1,0 +1,5 @@
+"""``python -m searchnews`` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,264 @@
+"""Ranking quality, measured: ``searchnews eval``.
+
+Every query goes through the search users get (:func:`searchnews.search.search` with
+``syntax=False``, top 10), and the ranked article ids are scored against the query's relevant
+ids with MRR@10, Recall@1, Recall@10 and nDCG@10 — once for the queries as written and once
+with their accents stripped (unidecode), since users often type without them.
+
+Two kinds of query file (JSON lines):
+
+* judged queries ``{"qid", "query", "relevant": [ids]}`` (e.g. squad-es);
+* known-item headlines ``{"query", "article_id"}`` (``--headlines``): the article should be
+  found from its headline, so the index is built **without titles** (else the match is trivial).
+
+An article is found at the rank of its best paragraph; seen again lower down, it counts once.
+Hits keep the order search returns them in (Whoosh breaks equal scores by index order).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Collection, Iterable, Iterator, Sequence
+
+import click
+from unidecode import unidecode
+
+from .articles import Article, read_file
+from .errors import QueryError, SearchnewsError
+from .index import Index
+from .search import search
+
+K = 10
+METRICS = (f"mrr@{K}", "recall@1", f"recall@{K}", f"ndcg@{K}")
+# The query variants scored: as written, and typed without accents.
+VARIANTS: dict[str, Callable[[str], str]] = {"accented": lambda q: q, "accent_stripped": unidecode}
+# A title with no word in it: no title terms are indexed, and none is derived from the text.
+NO_TITLE = "-"
+
+
+@dataclass(frozen=True)
+class EvalQuery:
+    """One query and the ids of the articles (documents) that answer it."""
+
+    qid: str
+    text: str
+    relevant: frozenset[str]
+
+
+# -- metrics -------------------------------------------------------------------------------
+
+def first_ranks(ranked: Sequence[str], relevant: Collection[str], k: int = K) -> list[int]:
+    """1-based ranks, within the top ``k``, where each relevant id first appears (sorted)."""
+    seen: set[str] = set()
+    ranks = []
+    for rank, doc_id in enumerate(ranked[:k], 1):
+        if doc_id in relevant and doc_id not in seen:
+            seen.add(doc_id)
+            ranks.append(rank)
+    return ranks
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: Collection[str], k: int = K) -> float:
+    """1 / rank of the first relevant id in the top ``k``; 0 when none is there."""
+    ranks = first_ranks(ranked, relevant, k)
+    return 1.0 / ranks[0] if ranks else 0.0
+
+
+def recall(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """The share of relevant ids found in the top ``k``."""
+    return len(first_ranks(ranked, relevant, k)) / len(relevant) if relevant else 0.0
+
+
+def ndcg(ranked: Sequence[str], relevant: Collection[str], k: int = K) -> float:
+    """Normalized DCG with binary gains: each relevant id earns 1/log2(rank + 1) once."""
+    if not relevant:
+        return 0.0
+    dcg = sum(1.0 / math.log2(r + 1) for r in first_ranks(ranked, relevant, k))
+    ideal = sum(1.0 / math.log2(r + 1) for r in range(1, min(len(relevant), k) + 1))
+    return dcg / ideal
+
+
+def query_metrics(ranked: Sequence[str], relevant: Collection[str]) -> dict[str, float]:
+    """The four reported metrics for one query, keyed as in :data:`METRICS`."""
+    return dict(zip(METRICS, (reciprocal_rank(ranked, relevant), recall(ranked, relevant, 1),
+                              recall(ranked, relevant, K), ndcg(ranked, relevant))))
+
+
+def mean_metrics(per_query: Iterable[dict[str, float]]) -> dict[str, float]:
+    """Each metric averaged over the queries (0 for no query)."""
+    rows = list(per_query)
+    return {m: sum(r[m] for r in rows) / len(rows) if rows else 0.0 for m in METRICS}
+
+
+# -- inputs ----------------------------------------------------------------------------------
+
+def load_queries(path: Path, headlines: bool = False) -> list[EvalQuery]:
+    """Judged queries, or (``headlines``) ``{"query", "article_id"}`` known-item queries."""
+    out = []
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except OSError as exc:
+        raise SearchnewsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SearchnewsError(f"{path}: not UTF-8 text") from None
+    keys = ("query", "article_id") if headlines else ("qid", "query", "relevant")
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SearchnewsError(f"{path}:{lineno}: malformed JSON: {exc.msg}") from None
+        if not isinstance(rec, dict) or any(k not in rec for k in keys):
+            raise SearchnewsError(f"{path}:{lineno}: expected an object with "
+                                  f"{', '.join(repr(k) for k in keys)}")
+        relevant = [rec["article_id"]] if headlines else rec["relevant"]
+        qid = rec["article_id"] if headlines else rec["qid"]
+        out.append(EvalQuery(str(qid), str(rec["query"]), frozenset(map(str, relevant))))
+    if not out:
+        raise SearchnewsError(f"{path}: no queries in it")
+    return out
+
+
+def without_titles(articles: Iterable[Article]) -> Iterator[dict]:
+    """Paragraph records (corpus schema) with a title that indexes no term."""
+    for a in articles:
+        for i, text in enumerate(a.paragraphs):
+            yield {"article_id": a.article_id, "title": NO_TITLE, "date": a.date,
+                   "source": a.source, "url": a.url, "paragraph": i, "text": text}
+
+
+def build_index(ix: Index, docs: Path, titles: bool) -> None:
+    """Index ``docs`` (any format searchnews reads), optionally leaving titles out.
+
+    Without titles the articles are re-written as paragraph records whose title has no word:
+    a missing title would be replaced by the first sentence, which would leak text into it.
+    """
+    with tempfile.TemporaryDirectory(prefix="searchnews-eval-") as tmp:
+        path = docs
+        if not titles:
+            path = Path(tmp) / "body-only.jsonl"
+            with open(path, "w", encoding="utf-8") as fh:
+                for rec in without_titles(read_file(docs).articles):
+                    fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        report = ix.add_paths([path], wait=0)
+    if report.failed:
+        where, why = report.failed[0]
+        raise SearchnewsError(f"{docs if where == str(path) else where}: {why}")
+
+
+@contextmanager
+def eval_index(docs: Path | None, index_dir: Path | None, titles: bool) -> Iterator[Index]:
+    """The index to evaluate: ``index_dir`` as it is if it holds one, else one built from
+    ``docs`` (into ``index_dir``, kept for the next run, or into a temporary folder)."""
+    if index_dir is not None and Index(index_dir).exists:
+        yield Index(index_dir)
+        return
+    if docs is None:
+        raise SearchnewsError("nothing to evaluate: give --docs FILE (or an existing --index)")
+    if index_dir is not None:
+        build_index(Index(index_dir), docs, titles)
+        yield Index(index_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="searchnews-eval-index-") as tmp:
+        ix = Index(Path(tmp) / "index")
+        build_index(ix, docs, titles)
+        yield ix
+
+
+# -- running -------------------------------------------------------------------------------
+
+def ranked_ids(searcher, text: str) -> list[str] | None:
+    """The article ids of the top hits, in order; None when the query has no searchable word."""
+    try:
+        return [h.article_id for h in search(searcher, text, limit=K, syntax=False)]
+    except QueryError:
+        return None
+
+
+def titles_indexed(ix: Index) -> bool:
+    """Whether any title term is in the index."""
+    with ix.searcher() as s:
+        return any(True for _ in s.reader().lexicon("title"))
+
+
+def evaluate(ix: Index, queries: Sequence[EvalQuery], progress: bool = False) -> dict:
+    """Mean metrics per query variant, with counts: the object ``--json`` prints."""
+    started = time.monotonic()
+    per_variant: dict[str, list[dict[str, float]]] = {v: [] for v in VARIANTS}
+    unsearchable = 0
+    todo: Iterable[EvalQuery] = queries
+    if progress:
+        from tqdm import tqdm
+        todo = tqdm(queries, desc="queries", unit="q", file=sys.stderr, leave=False)
+    with ix.searcher() as s:
+        paragraphs = s.doc_count()
+        for q in todo:
+            for variant, rewrite in VARIANTS.items():
+                ranked = ranked_ids(s, rewrite(q.text))
+                unsearchable += ranked is None and variant == "accented"
+                per_variant[variant].append(query_metrics(ranked or [], q.relevant))
+    return {"queries": len(queries), "paragraphs": paragraphs,
+            "titles_indexed": titles_indexed(ix), "unsearchable": unsearchable,
+            **{v: {m: round(x, 4) for m, x in mean_metrics(rows).items()}
+               for v, rows in per_variant.items()},
+            "elapsed": round(time.monotonic() - started, 1)}
+
+
+def render_table(result: dict) -> str:
+    """The result as a few lines for a terminal."""
+    head = (f"{result['queries']:,} queries on {result['paragraphs']:,} paragraphs "
+            f"(titles {'indexed' if result['titles_indexed'] else 'not indexed'}) "
+            f"in {result['elapsed']:.1f}s")
+    if result["unsearchable"]:
+        head += f"; {result['unsearchable']} with no searchable word (scored 0)"
+    rows = [f"{'':<16}" + "".join(f"{m.upper().replace('RECALL', 'R'):>10}" for m in METRICS)]
+    for variant in VARIANTS:
+        rows.append(f"{variant.replace('_', '-'):<16}"
+                    + "".join(f"{result[variant][m]:>10.4f}" for m in METRICS))
+    return "\n".join([head, *rows])
+
+
+@click.command("eval")
+@click.option("--docs", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The collection: squad-style {id,title,text} lines or any article file.")
+@click.option("--queries", "queries_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Judged queries: {qid, query, relevant:[ids]} lines.")
+@click.option("--headlines", "headlines_path",
+              type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Known-item queries {query, article_id}: each headline should find its "
+                   "article in an index built without titles.")
+@click.option("--titles/--no-titles", default=True, show_default=True,
+              help="Index the documents' titles (always off with --headlines).")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Use this index if it exists, else build it here from --docs "
+                                 "(default: a temporary index).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def eval_cmd(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
+             titles: bool, index_dir: Path | None, as_json: bool) -> None:
+    """Measure ranking quality: MRR@10, Recall@1/@10, nDCG@10, with and without accents."""
+    from .cli import handle_errors   # here, not at import time: cli.py imports this module
+    handle_errors(run_eval)(docs, queries_path, headlines_path, titles, index_dir, as_json)
+
+
+def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
+             titles: bool, index_dir: Path | None, as_json: bool) -> None:
+    """The body of ``searchnews eval`` (errors are raised; the command reports them)."""
+    if (queries_path is None) == (headlines_path is None):
+        raise SearchnewsError("give exactly one of --queries FILE and --headlines FILE")
+    headlines = headlines_path is not None
+    queries = load_queries(headlines_path or queries_path, headlines=headlines)
+    with eval_index(docs, index_dir, titles and not headlines) as ix:
+        if headlines and titles_indexed(ix):
+            raise SearchnewsError(f"{ix.path}/ indexes titles, so a headline would find its "
+                                  "own article trivially: evaluate headlines on a body-only "
+                                  "index (omit --index, or name a new folder)")
+        result = evaluate(ix, queries, progress=not as_json and sys.stderr.isatty())
+    click.echo(json.dumps(result) if as_json else render_table(result))
