@@ -24,12 +24,20 @@ from whoosh.lang import stopwords_for_language
 
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 
+# In Whoosh's list as forms of "estar" and "sentir", but nouns that news is about:
+# "Estados Unidos", "golpe de Estado", "en ese sentido".
+NOT_STOPWORDS = {"estado", "estados", "estada", "estadas", "sentido", "sentidos", "sentida",
+                 "sentidas", "sentid", "siente", "sintiendo"}
+
+
 def _stopwords() -> frozenset[str]:
-    """Whoosh's Spanish list, folded too, and closed under number: it stops ``algunos`` and
-    ``ellos`` but not ``alguno`` and ``ello``, which would break singular = plural."""
-    words = {unidecode(w) for w in stopwords_for_language("es")}
+    """Whoosh's Spanish list (less NOT_STOPWORDS), folded too, and closed under number: it
+    stops ``algunos`` and ``ellos`` but not ``alguno`` and ``ello``, which would break
+    singular = plural."""
+    listed = set(stopwords_for_language("es")) - NOT_STOPWORDS
+    words = {unidecode(w) for w in listed}
     words |= {w[:-1] for w in words if len(w) > 3 and w.endswith(("os", "as"))}
-    return frozenset(words | set(stopwords_for_language("es")))
+    return frozenset(words | listed)
 
 
 STOPWORDS = _stopwords()

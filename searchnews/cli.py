@@ -18,7 +18,8 @@ import click
 from . import __version__
 from .errors import SearchnewsError
 from .index import DEFAULT_WAIT, Index, IndexReport
-from .output import hit_json, render_hit, render_stats
+from .output import article_json, hit_json, render_article, render_hit, render_stats
+from .search import explain as explain_query
 
 DEFAULT_SEEDS = Path("seeds")
 
@@ -135,20 +136,8 @@ def use_color(choice: str) -> bool:
         os.environ.get("TERM") != "dumb"
 
 
-@main.command("query")
-@click.argument("query")
-@index_option
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True,
-              help="How many hits to show.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit per line.")
-@click.option("-w", "--words", is_flag=True,
-              help="Take the query as plain words: quotes, operators and fields are text.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True, help="Colour matches (auto: only on a terminal, not with NO_COLOR).")
-@handle_errors
-def query_cmd(query: str, index_dir: Path | None, limit: int, as_json: bool, words: bool,
-              color: str) -> None:
-    """Search the index; print ranked paragraphs with the matched words highlighted."""
+def _open_default(index_dir: Path | None) -> Index:
+    """The index to query; the default one is built from seeds/ on first use."""
     ix = Index(index_dir)
     if not ix.exists and index_dir is None and not os.environ.get("SEARCHNEWS_INDEX") \
             and DEFAULT_SEEDS.is_dir():
@@ -156,14 +145,155 @@ def query_cmd(query: str, index_dir: Path | None, limit: int, as_json: bool, wor
         report = run_index(ix, [str(DEFAULT_SEEDS)])
         for path, reason in report.failed:
             fail(f"error: {path}: {reason}")
-    hits = ix.search(query, limit=limit, syntax=not words)
+    return ix
+
+
+color_option = click.option(
+    "--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+    show_default=True, help="Colour matches (auto: only on a terminal, not with NO_COLOR).")
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="One JSON object per line (see the README).")
+
+
+@main.command("query")
+@click.argument("query", required=False)
+@index_option
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many hits (articles, or paragraphs with --paragraphs).")
+@json_option
+@click.option("-w", "--words", is_flag=True,
+              help="Take the query as plain words: quotes, operators and fields are text.")
+@click.option("--since", metavar="DATE", help="Only articles dated on or after (YYYY[-MM[-DD]]).")
+@click.option("--until", metavar="DATE", help="Only articles dated on or before (YYYY[-MM[-DD]]).")
+@click.option("--source", "sources", multiple=True, metavar="NAME",
+              help="Only this outlet (repeatable; accents and case ignored).")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance",
+              show_default=True, help="Best first, or newest first.")
+@click.option("--paragraphs", is_flag=True,
+              help="List every matching paragraph instead of the best one per article.")
+@click.option("--no-dedup", is_flag=True,
+              help="Keep near-identical paragraphs (the same story in several outlets) apart.")
+@click.option("--explain", is_flag=True,
+              help="Show on stderr how the query was parsed and which terms it searches.")
+@click.option("--batch", type=click.File("r", encoding="utf-8"), metavar="FILE",
+              help="Run every query of FILE (a query a line, or JSONL with id and query; - for "
+                   "stdin) and write JSONL hits tagged with query_id.")
+@color_option
+@handle_errors
+def query_cmd(query: str | None, index_dir: Path | None, limit: int, as_json: bool, words: bool,
+              since: str | None, until: str | None, sources: tuple[str, ...], sort: str,
+              paragraphs: bool, no_dedup: bool, explain: bool, batch, color: str) -> None:
+    """Search the index; print ranked paragraphs with the matched words highlighted.
+
+    Exit code 0 when something was found, 1 when nothing was, 2 on an error.
+    """
+    if (query is None) == (batch is None):
+        raise click.UsageError("give a QUERY or --batch FILE (not both)")
+    ix = _open_default(index_dir)
+    options = dict(limit=limit, since=since, until=until, sources=sources, sort=sort,
+                   group=not paragraphs, dedup=not no_dedup, syntax=not words)
+    if batch is not None:
+        sys.exit(run_batch(ix, batch, options))
+    if explain:
+        with ix.searcher() as s:
+            fail("explain:\n" + explain_query(s.schema, query, syntax=not words, since=since,
+                                               until=until, sources=sources))
+    hits = ix.search(query, more=0 if as_json else 2, **options)
     if as_json:
-        click.echo("\n".join(hit_json(h) for h in hits) if hits else "", nl=bool(hits))
+        for h in hits:
+            click.echo(hit_json(h))
+        if hits.suggestion:
+            click.echo(json.dumps({"did_you_mean": hits.suggestion, "query": query},
+                                  ensure_ascii=False))
     else:
         colored = use_color(color)
-        click.echo("\n\n".join(render_hit(h, colored) for h in hits), color=colored, nl=bool(hits))
-        if not hits:
+        if hits:
+            click.echo("\n\n".join(render_hit(h, colored) for h in hits), color=colored)
+        else:
             fail(f"no paragraph matches: {query}")
+        if hits.suggestion:
+            fail(f"did you mean: {hits.suggestion}")
+    sys.exit(0 if hits else 1)
+
+
+def run_batch(ix: Index, lines, options: dict) -> int:
+    """JSONL hits for each query of a file, tagged ``query_id``; the index is opened once.
+    A query that fails gives a line with ``error`` and the others still run."""
+    found = failed = False
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        qid, text = lineno, line.strip()
+        if text.startswith("{"):
+            try:
+                record = json.loads(text)
+                qid = record.get("id", record.get("qid", lineno))
+                text = record["query"]
+            except (ValueError, KeyError, AttributeError):
+                fail(f"error: batch line {lineno}: expected a query or a JSON object with "
+                     f"\"query\"")
+                failed = True
+                continue
+        try:
+            hits = ix.search(text, **options)
+        except SearchnewsError as exc:
+            click.echo(json.dumps({"query_id": qid, "error": str(exc)}, ensure_ascii=False))
+            failed = True
+            continue
+        for h in hits:
+            click.echo(json.dumps({"query_id": qid, **h.to_dict()}, ensure_ascii=False))
+        if hits.suggestion:
+            click.echo(json.dumps({"query_id": qid, "did_you_mean": hits.suggestion},
+                                  ensure_ascii=False))
+        found = found or bool(hits)
+    return 2 if failed else (0 if found else 1)
+
+
+@main.command("show")
+@click.argument("article_id")
+@index_option
+@click.option("-p", "--paragraph", type=click.IntRange(min=1), metavar="N",
+              help="Mark paragraph N (counted from 1, as in the ¶ of query results).")
+@json_option
+@color_option
+@handle_errors
+def show_cmd(article_id: str, index_dir: Path | None, paragraph: int | None, as_json: bool,
+             color: str) -> None:
+    """Print a whole article, with one paragraph marked."""
+    article = _open_default(index_dir).article(article_id)
+    if article is None:
+        raise SearchnewsError(f"no article '{article_id}' in the index")
+    if paragraph is not None and paragraph > len(article.paragraphs):
+        raise SearchnewsError(f"article '{article_id}' has {len(article.paragraphs)} paragraphs, "
+                              f"not {paragraph}")
+    if as_json:
+        click.echo(article_json(article))
+    else:
+        colored = use_color(color)
+        click.echo(render_article(article, paragraph - 1 if paragraph else None, colored),
+                   color=colored)
+
+
+@main.command("similar")
+@click.argument("article_id")
+@index_option
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True)
+@json_option
+@color_option
+@handle_errors
+def similar_cmd(article_id: str, index_dir: Path | None, limit: int, as_json: bool,
+                color: str) -> None:
+    """Articles related to one article (more like this), with snippets."""
+    hits = _open_default(index_dir).similar(article_id, limit=limit)
+    if as_json:
+        for h in hits:
+            click.echo(hit_json(h))
+    else:
+        colored = use_color(color)
+        if hits:
+            click.echo("\n\n".join(render_hit(h, colored) for h in hits), color=colored)
+        else:
+            fail(f"nothing similar to {article_id}")
     sys.exit(0 if hits else 1)
 
 

@@ -11,7 +11,8 @@ Two kinds of query file (JSON lines):
 * known-item headlines ``{"query", "article_id"}`` (``--headlines``): the article should be
   found from its headline, so the index is built **without titles** (else the match is trivial).
 
-An article is found at the rank of its best paragraph; seen again lower down, it counts once.
+An article is found at the rank of its best paragraph (search groups hits by article), or of
+the hit its text was folded into as a near-duplicate; seen again lower down, it counts once.
 Hits keep the order search returns them in (Whoosh breaks equal scores by index order).
 """
 
@@ -25,7 +26,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Collection, Iterable, Iterator, Sequence
+from typing import Callable, Collection, Iterable, Iterator, Sequence, Union
 
 import click
 from unidecode import unidecode
@@ -41,6 +42,8 @@ METRICS = (f"mrr@{K}", "recall@1", f"recall@{K}", f"ndcg@{K}")
 VARIANTS: dict[str, Callable[[str], str]] = {"accented": lambda q: q, "accent_stripped": unidecode}
 # A title with no word in it: no title terms are indexed, and none is derived from the text.
 NO_TITLE = "-"
+# One ranked hit: an id, or the ids it stands for (its article and the duplicates folded in).
+Ranked = Sequence[Union[str, Collection[str]]]
 
 
 @dataclass(frozen=True)
@@ -54,38 +57,40 @@ class EvalQuery:
 
 # -- metrics -------------------------------------------------------------------------------
 
-def first_ranks(ranked: Sequence[str], relevant: Collection[str], k: int = K) -> list[int]:
-    """1-based ranks, within the top ``k``, where each relevant id first appears (sorted)."""
+def first_ranks(ranked: Ranked, relevant: Collection[str], k: int = K) -> list[int]:
+    """1-based ranks, within the top ``k``, where each relevant id first appears (sorted;
+    a hit that stands for several relevant ids gives its rank once per id)."""
     seen: set[str] = set()
     ranks = []
-    for rank, doc_id in enumerate(ranked[:k], 1):
-        if doc_id in relevant and doc_id not in seen:
-            seen.add(doc_id)
-            ranks.append(rank)
+    for rank, item in enumerate(ranked[:k], 1):
+        for doc_id in ([item] if isinstance(item, str) else item):
+            if doc_id in relevant and doc_id not in seen:
+                seen.add(doc_id)
+                ranks.append(rank)
     return ranks
 
 
-def reciprocal_rank(ranked: Sequence[str], relevant: Collection[str], k: int = K) -> float:
+def reciprocal_rank(ranked: Ranked, relevant: Collection[str], k: int = K) -> float:
     """1 / rank of the first relevant id in the top ``k``; 0 when none is there."""
     ranks = first_ranks(ranked, relevant, k)
     return 1.0 / ranks[0] if ranks else 0.0
 
 
-def recall(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:
+def recall(ranked: Ranked, relevant: Collection[str], k: int) -> float:
     """The share of relevant ids found in the top ``k``."""
     return len(first_ranks(ranked, relevant, k)) / len(relevant) if relevant else 0.0
 
 
-def ndcg(ranked: Sequence[str], relevant: Collection[str], k: int = K) -> float:
+def ndcg(ranked: Ranked, relevant: Collection[str], k: int = K) -> float:
     """Normalized DCG with binary gains: each relevant id earns 1/log2(rank + 1) once."""
     if not relevant:
         return 0.0
     dcg = sum(1.0 / math.log2(r + 1) for r in first_ranks(ranked, relevant, k))
     ideal = sum(1.0 / math.log2(r + 1) for r in range(1, min(len(relevant), k) + 1))
-    return dcg / ideal
+    return min(1.0, dcg / ideal)   # > 1 only if one hit stands for several relevant ids
 
 
-def query_metrics(ranked: Sequence[str], relevant: Collection[str]) -> dict[str, float]:
+def query_metrics(ranked: Ranked, relevant: Collection[str]) -> dict[str, float]:
     """The four reported metrics for one query, keyed as in :data:`METRICS`."""
     return dict(zip(METRICS, (reciprocal_rank(ranked, relevant), recall(ranked, relevant, 1),
                               recall(ranked, relevant, K), ndcg(ranked, relevant))))
@@ -175,12 +180,14 @@ def eval_index(docs: Path | None, index_dir: Path | None, titles: bool) -> Itera
 
 # -- running -------------------------------------------------------------------------------
 
-def ranked_ids(searcher, text: str) -> list[str] | None:
-    """The article ids of the top hits, in order; None when the query has no searchable word."""
+def ranked_ids(searcher, text: str) -> list[frozenset[str]] | None:
+    """Per top hit, in order, the article ids it stands for (its own and those of the
+    duplicates folded into it); None when the query has no searchable word."""
     try:
-        return [h.article_id for h in search(searcher, text, limit=K, syntax=False)]
+        hits = search(searcher, text, limit=K, syntax=False)
     except QueryError:
         return None
+    return [frozenset([h.article_id, *(d["article_id"] for d in h.duplicates)]) for h in hits]
 
 
 def titles_indexed(ix: Index) -> bool:

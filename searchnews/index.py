@@ -48,18 +48,24 @@ def default_index_dir() -> Path:
 
 
 def make_schema() -> Schema:
-    """One document per paragraph, carrying its article's metadata."""
-    spanish = analyzer(stem=True)
+    """One document per paragraph, carrying its article's metadata.
+
+    ``title`` and ``text`` are stemmed for ranking; ``words`` holds the folded, unstemmed
+    words of the text, for prefix, fuzzy and "did you mean"; ``source`` is searchable by its
+    words (``fuente:pais``) and ``source_id`` (the whole folded name) serves ``--source``.
+    """
+    spanish, folded = analyzer(stem=True), analyzer(stem=False)
     return Schema(
-        article_id=ID(stored=True),
+        article_id=ID(stored=True, sortable=True),   # a column: grouping by article needs it
         paragraph=STORED(),
         n_paragraphs=STORED(),
         title=TEXT(analyzer=spanish, stored=True),
         text=TEXT(analyzer=spanish, stored=True),
-        date=DATETIME(),
+        words=TEXT(analyzer=folded, phrase=False),
+        date=DATETIME(sortable=True),
         date_iso=STORED(),
-        source=STORED(),
-        source_key=ID(),
+        source=TEXT(analyzer=folded, stored=True, phrase=True),
+        source_id=ID(),
         url=STORED(),
     )
 
@@ -170,6 +176,12 @@ class Index:
         from .search import search
         with self.searcher() as s:
             return search(s, query, limit=limit, **options)
+
+    def similar(self, article_id: str, limit: int = 10) -> list:
+        """Articles like this one: see :func:`searchnews.search.similar`."""
+        from .search import similar
+        with self.searcher() as s:
+            return similar(s, article_id, limit=limit)
 
     def article(self, article_id: str) -> Article | None:
         """An indexed article, rebuilt from its stored paragraphs (None if not indexed)."""
@@ -373,8 +385,8 @@ class Index:
         with self.searcher() as s:
             r = s.reader()
             dates = list(schema_date.sortable_terms(r, "date"))
-            sources = {t.decode(): r.doc_frequency("source_key", t)
-                       for t in r.lexicon("source_key")}
+            sources = {t.decode(): r.doc_frequency("source_id", t)
+                       for t in r.lexicon("source_id")}
             out = {
                 "index": str(self.path),
                 "articles": sum(1 for _ in r.lexicon("article_id")),
@@ -408,15 +420,15 @@ class _Writer:
         if not self.fresh:
             self.delete(a.article_id)
         date = dt.datetime.fromisoformat(a.date) if a.date else None
-        source_key = fold(a.source) if a.source else None
+        source_id = fold(a.source) if a.source else None
         n = len(a.paragraphs)
         for i, text in enumerate(a.paragraphs):
             doc = dict(article_id=a.article_id, paragraph=i, n_paragraphs=n, title=a.title,
-                       text=text, date_iso=a.date, source=a.source, url=a.url)
+                       text=text, words=text, date_iso=a.date, url=a.url)
             if date is not None:
                 doc["date"] = date
-            if source_key:
-                doc["source_key"] = source_key
+            if source_id:
+                doc["source"], doc["source_id"] = a.source, source_id
             self.w.add_document(**doc)
         self.pending += n
 

@@ -7,6 +7,7 @@ plain text, pipes and files.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import textwrap
@@ -61,31 +62,80 @@ def snippet(text: str, spans: Sequence[tuple[int, int]], width: int = SNIPPET_CH
     return prefix + text[start:end] + suffix, inside
 
 
-def render_hit(hit: Hit, color: bool, width: int | None = None) -> str:
-    """Three lines a hit: rank and title; date, source, paragraph, score; the snippet."""
-    width = width or min(shutil.get_terminal_size((100, 24)).columns, 120)
-    excerpt, excerpt_spans = snippet(hit.text, hit.highlights)
-
+def _styler(color: bool):
+    """Turn placeholder marks into ANSI colour (bold red, like ripgrep) or [[brackets]]."""
     def styled(marked: str, bold: bool = False) -> str:
-        if color:
-            plain = marked.replace(_OPEN, "\x1b[1;31m").replace(_CLOSE, "\x1b[0m" + ("\x1b[1m" if bold else ""))
-            return ("\x1b[1m" + plain + "\x1b[0m") if bold else plain
-        return marked.replace(_OPEN, MARK_OPEN).replace(_CLOSE, MARK_CLOSE)
+        if not color:
+            return marked.replace(_OPEN, MARK_OPEN).replace(_CLOSE, MARK_CLOSE)
+        after = "\x1b[0m" + ("\x1b[1m" if bold else "")
+        plain = marked.replace(_OPEN, "\x1b[1;31m").replace(_CLOSE, after)
+        return ("\x1b[1m" + plain + "\x1b[0m") if bold else plain
+    return styled
 
-    title = styled(mark(hit.title, hit.title_highlights), bold=True)
-    meta = [hit.date or "undated"]
-    if hit.source:
-        meta.append(hit.source)
-    meta.append(f"¶{hit.paragraph + 1}/{hit.n_paragraphs}" if hit.n_paragraphs
-                else f"¶{hit.paragraph + 1}")
+
+def _dim(text: str, color: bool) -> str:
+    return click.style(text, dim=True) if color else text
+
+
+def _where(date: str | None, source: str | None, paragraph: int, n_paragraphs: int) -> list[str]:
+    meta = [date or "undated"]
+    if source:
+        meta.append(source)
+    meta.append(f"¶{paragraph + 1}/{n_paragraphs}" if n_paragraphs else f"¶{paragraph + 1}")
+    return meta
+
+
+def render_hit(hit: Hit, color: bool, width: int | None = None) -> str:
+    """A hit: rank and title; date, source, ¶, id, score; the snippet; then the article's
+    other matching paragraphs and the places the same text also appeared."""
+    width = width or min(shutil.get_terminal_size((100, 24)).columns, 120)
+    styled = _styler(color)
+    wrap = functools.partial(textwrap.fill, width=max(40, width - 4),
+                             initial_indent="    ", subsequent_indent="    ")
+    excerpt, excerpt_spans = snippet(hit.text, hit.highlights)
+    meta = _where(hit.date, hit.source, hit.paragraph, hit.n_paragraphs)
     meta.append(hit.article_id)
-    meta.append(f"score {hit.score:.2f}")
-    meta_line = " · ".join(meta)
-    if color:
-        meta_line = click.style(meta_line, dim=True)
-    body = textwrap.fill(mark(excerpt, excerpt_spans), width=max(40, width - 4),
-                         initial_indent="    ", subsequent_indent="    ")
-    return f"{hit.rank:>2}. {title}\n    {meta_line}\n{styled(body)}"
+    if hit.score is not None:
+        meta.append(f"score {hit.score:.2f}")
+    if hit.matches > 1:
+        meta.append(f"{hit.matches} paragraphs match")
+    lines = [f"{hit.rank:>2}. {styled(mark(hit.title, hit.title_highlights), bold=True)}",
+             "    " + _dim(" · ".join(meta), color),
+             styled(wrap(mark(excerpt, excerpt_spans)))]
+    for other in hit.others:
+        short, short_spans = snippet(other.text, other.highlights, width=160)
+        lines.append(styled(wrap(mark(short, short_spans),
+                                 initial_indent=f"    ¶{other.paragraph + 1}: ")))
+    if hit.matches > 1 + len(hit.others):
+        lines.append(_dim(f"    (+{hit.matches - 1 - len(hit.others)} more paragraphs: "
+                          f"searchnews show {hit.article_id})", color))
+    for dup in hit.duplicates:
+        where = " · ".join(_where(dup["date"], dup["source"], dup["paragraph"], 0))
+        lines.append(_dim(f"    also in: {dup['title']} ({where} · {dup['article_id']})", color))
+    return "\n".join(lines)
+
+
+def render_article(article, paragraph: int | None, color: bool, width: int | None = None) -> str:
+    """A whole article for ``show``: header, then numbered paragraphs, the chosen one marked."""
+    width = width or min(shutil.get_terminal_size((100, 24)).columns, 120)
+    head = [click.style(article.title, bold=True) if color else article.title,
+            _dim(" · ".join([article.date or "undated"] + [x for x in (article.source, article.url)
+                                                          if x] + [article.article_id]), color),
+            ""]
+    body = []
+    for i, text in enumerate(article.paragraphs):
+        chosen = i == paragraph
+        marker = ">" if chosen else " "
+        block = textwrap.fill(text, width=max(40, width - 7), initial_indent=f"{marker}{i + 1:>3}. ",
+                              subsequent_indent="      ")
+        body.append(click.style(block, bold=True) if chosen and color else block)
+    return "\n".join(head) + "\n" + "\n\n".join(body)
+
+
+def article_json(article) -> str:
+    return json.dumps({"article_id": article.article_id, "title": article.title,
+                       "date": article.date, "source": article.source, "url": article.url,
+                       "paragraphs": list(article.paragraphs)}, ensure_ascii=False)
 
 
 def hit_json(hit: Hit) -> str:

@@ -2,13 +2,20 @@
 
 Ranking is BM25F over the paragraph text and its article's title. Paragraphs that match every
 word of the query come before those that match only some (a query whose words are not all in
-any paragraph still returns the best partial matches). Highlights are character spans into the
-stored paragraph, found by running the same analyzer over it, so the surface words that
-matched (``COOPERACIÓN``, ``norcoreanos``) are marked whatever their accents or number.
+any paragraph still returns the best partial matches), and query words standing close together
+earn a bonus. Results are grouped by article (its best paragraph, and how many more matched)
+and near-identical paragraphs — the same wire story in several outlets — are folded into one
+hit that lists where else it appeared.
+
+Highlights are character spans into the stored paragraph, found by analysing it again, so the
+surface words that matched (``COOPERACIÓN``, ``norcoreanos``) are marked whatever their
+accents or number. Prefix (``cooperaci*``) and fuzzy (``Pyongyng~``) words match the folded,
+unstemmed ``words`` field, because stemming a fragment or a typo makes it match nothing.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -16,21 +23,23 @@ from typing import Iterable, Sequence
 
 from whoosh import query as Q
 from whoosh import scoring
-from whoosh.qparser import MultifieldParser, OrGroup, AndGroup, plugins
+from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, plugins, syntax
 from whoosh.searching import Searcher
 
-from .analysis import WORD_RE, analyzer, fold
+from .analysis import WORD_RE, fold, term
 from .errors import QueryError
 
 TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 1.5
 PROXIMITY_SLOP = 2
 PROXIMITY_BOOST = 1.0
-# Query-side names users may type before a colon, mapped to index fields.
-FIELD_NAMES = {"title": "title", "titulo": "title", "text": "text", "texto": "text"}
-
-_SPANISH = analyzer(stem=True)
+SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
+DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
 WEIGHTING = scoring.BM25F(B=0.75, K1=1.2)
+
+# What users may type before a colon (Spanish and English), and the index field it means.
+FIELD_NAMES = {"title": "title", "titulo": "title", "text": "text", "texto": "text",
+               "source": "source", "fuente": "source"}
 
 
 @dataclass
@@ -38,7 +47,7 @@ class Hit:
     """One ranked paragraph; the fields and their names are those of the JSON output."""
 
     rank: int
-    score: float
+    score: float | None                       # None when sorted by date
     article_id: str
     title: str
     date: str | None
@@ -49,28 +58,77 @@ class Hit:
     highlights: list[tuple[int, int]] = field(default_factory=list)
     title_highlights: list[tuple[int, int]] = field(default_factory=list)
     n_paragraphs: int = 0
+    matches: int = 1                         # paragraphs of this article that matched
+    duplicates: list[dict] = field(default_factory=list)   # the same text elsewhere
+    others: list["Hit"] = field(default_factory=list)      # more matching ¶ of the article
+    docnum: int = -1
 
     def to_dict(self) -> dict:
         """The stable JSON record (see the README): corpus field names plus rank, score, spans."""
-        return {"rank": self.rank, "score": round(self.score, 4), "article_id": self.article_id,
+        return {"rank": self.rank,
+                "score": round(self.score, 4) if self.score is not None else None,
+                "article_id": self.article_id,
                 "title": self.title, "date": self.date, "source": self.source, "url": self.url,
                 "paragraph": self.paragraph, "text": self.text,
-                "highlights": [list(span) for span in self.highlights]}
+                "highlights": [list(span) for span in self.highlights],
+                "matches": self.matches, "duplicates": self.duplicates}
+
+    def place(self) -> dict:
+        """Where this paragraph stands, for listing it under a duplicate."""
+        return {"article_id": self.article_id, "title": self.title, "date": self.date,
+                "source": self.source, "url": self.url, "paragraph": self.paragraph}
+
+
+class Results(list):
+    """The hits of one query, plus a "did you mean" suggestion when it found little."""
+
+    suggestion: str | None = None
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+class _StarPlugin(plugins.WildcardPlugin):
+    """``*`` is a wildcard; ``?`` stays punctuation ("¿Dónde...?")."""
+
+    expr = r"(?P<text>\*)"
+
+
+class _WordsFieldPlugin(plugins.Plugin):
+    """Send prefix, wildcard and fuzzy words to the folded, unstemmed ``words`` field."""
+
+    def filters(self, parser):
+        return [(self._redirect, 105)]   # after fields are read, before the multifield split
+
+    def _redirect(self, parser, group):
+        for node in group:
+            if isinstance(node, syntax.GroupNode):
+                self._redirect(parser, node)
+            elif isinstance(node, (plugins.WildcardPlugin.WildcardNode,
+                                   plugins.PrefixPlugin.PrefixNode,
+                                   plugins.FuzzyTermPlugin.FuzzyTermNode)) \
+                    and node.fieldname in (None, "title", "text"):
+                node.set_fieldname("words", override=True)
+        return group
 
 
 def _parser(schema, group) -> MultifieldParser:
     parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts={"title": TITLE_BOOST},
                               group=group)
-    # '?' and '*' are punctuation in questions ("¿Dónde...?"), not wildcards on a stemmed
-    # field; single quotes are apostrophes; ranges and '*:*' mean nothing here.
+    # single quotes are apostrophes; ranges and '*:*' mean nothing here
     for plugin in (plugins.WildcardPlugin, plugins.SingleQuotePlugin, plugins.RangePlugin,
                    plugins.EveryPlugin):
         parser.remove_plugin_class(plugin)
-    parser.add_plugin(plugins.FieldAliasPlugin({"title": ["titulo"], "text": ["texto"]}))
+    parser.add_plugin(_StarPlugin())
+    parser.add_plugin(plugins.FuzzyTermPlugin())
+    parser.add_plugin(plugins.PlusMinusPlugin())
+    parser.add_plugin(plugins.FieldAliasPlugin(
+        {"title": ["titulo"], "text": ["texto"], "source": ["fuente"]}))
+    parser.add_plugin(_WordsFieldPlugin())
     return parser
 
 
-_FIELD_PREFIX = re.compile(r"(?:^|(?<=[\s(\"-]))([^\W\d_][\w]*):(?!//)")
+_FIELD_PREFIX = re.compile(r"(?:^|(?<=[\s(\"+-]))([^\W\d_][\w]*):(?!//)")
+_OPERATOR = re.compile(r"^(AND|OR|NOT|ANDNOT|ANDMAYBE)$")
 
 
 def check_syntax(text: str) -> None:
@@ -91,6 +149,17 @@ def check_syntax(text: str) -> None:
         if fold(m.group(1)) not in FIELD_NAMES:
             raise QueryError(f"unknown field '{m.group(1)}:' in query (fields: "
                              f"{', '.join(sorted(FIELD_NAMES))})")
+    outside_quotes = " ".join(text.split('"')[::2])
+    tokens = outside_quotes.replace("(", " ( ").replace(")", " ) ").split()
+    for i, tok in enumerate(tokens):
+        if not _OPERATOR.match(tok):
+            continue
+        before = tokens[i - 1] if i else None
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        if after is None or after == ")" or _OPERATOR.match(after):
+            raise QueryError(f"'{tok}' needs a word after it in query: {text}")
+        if tok != "NOT" and (before is None or before == "(" or _OPERATOR.match(before)):
+            raise QueryError(f"'{tok}' needs a word before it in query: {text}")
 
 
 def words_only(text: str) -> str:
@@ -99,19 +168,46 @@ def words_only(text: str) -> str:
     return " ".join(WORD_RE.findall(text))
 
 
-def parse(schema, text: str, syntax: bool = True) -> tuple[Q.Query, Q.Query]:
-    """The query as (all words required, any word enough), each with a proximity bonus."""
+@dataclass
+class ParsedQuery:
+    """A query ready to run: all words required, or any word enough; with its bonus."""
+
+    text: str
+    q_all: Q.Query
+    q_any: Q.Query
+    bonus: Q.Query | None
+
+
+def parse(schema, text: str, syntax: bool = True) -> ParsedQuery:
+    """Parse a user query (``syntax=False``: plain words)."""
     if not syntax:
         text = words_only(text)
     check_syntax(text)
-    q_any = _parser(schema, OrGroup).parse(text)
+    q_any = _required_first(_parser(schema, OrGroup).parse(text))
     q_all = _parser(schema, AndGroup).parse(text)
     if not any(True for _ in positive_terms(q_any)):
         raise QueryError(f"nothing to search for in query (only stopwords?): {text}")
     bonus = proximity_bonus(q_any)
     if bonus is not None:
         q_all, q_any = Q.AndMaybe(q_all, bonus), Q.AndMaybe(q_any, bonus)
-    return q_all, q_any
+    return ParsedQuery(text, q_all, q_any, bonus)
+
+
+def _required_first(q: Q.Query) -> Q.Query:
+    """In an any-word query, ``NOT x`` and ``fuente:x`` still bind every hit: Whoosh would
+    read ``Kursk NOT liberación`` as "Kursk, or anything without liberación"."""
+    if not isinstance(q, Q.Or):
+        return q
+    required = [c for c in q.children() if isinstance(c, Q.Not) or _on_field(c, "source")]
+    rest = [c for c in q.children() if not any(c is r for r in required)]
+    if not required or not rest:
+        return q
+    return Q.And([Q.Or(rest) if len(rest) > 1 else rest[0], *required])
+
+
+def _on_field(q: Q.Query, fieldname: str) -> bool:
+    fields = {f for f, _ in q.iter_all_terms()} if q.is_leaf() or q.children() else set()
+    return fields == {fieldname}
 
 
 def proximity_bonus(q: Q.Query) -> Q.Query | None:
@@ -120,6 +216,8 @@ def proximity_bonus(q: Q.Query) -> Q.Query | None:
     A paragraph that says "cooperación estratégica" is about the query more surely than one
     where both words occur far apart; the bonus rewards words next to each other (slop 2).
     """
+    if isinstance(q, Q.And):               # (any of the words) AND NOT ...: see _required_first
+        q = q.subqueries[0]
     words = [t for f, t in _top_level_terms(q) if f == "text"]
     pairs = [Q.Phrase("text", [a, b], slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST)
              for a, b in zip(words, words[1:]) if a != b]
@@ -132,16 +230,17 @@ def _top_level_terms(q: Q.Query) -> Iterable[tuple[str, str]]:
         if isinstance(clause, Q.Term):
             yield clause.fieldname, clause.text
         elif isinstance(clause, Q.Or) and all(isinstance(c, Q.Term) for c in clause.children()):
-            # a word searched in several fields: one Term per field
-            for c in clause.children():
+            for c in clause.children():            # a word searched in several fields
                 yield c.fieldname, c.text
 
 
 def positive_terms(q: Q.Query) -> Iterable[tuple[str, str]]:
-    """(field, term) pairs a hit can match on: negated parts are never highlighted."""
-    if isinstance(q, (Q.Not, Q.AndNot)):
-        if isinstance(q, Q.AndNot):
-            yield from positive_terms(q.a)
+    """(field, term) pairs a hit can match on: negated parts are never highlighted.
+    Prefix and fuzzy words come as their query object, to be expanded against the index."""
+    if isinstance(q, Q.Not):
+        return
+    if isinstance(q, Q.AndNot):
+        yield from positive_terms(q.a)
         return
     if isinstance(q, Q.Phrase):
         for w in q.words:
@@ -150,56 +249,320 @@ def positive_terms(q: Q.Query) -> Iterable[tuple[str, str]]:
     if isinstance(q, Q.Term):
         yield q.fieldname, q.text
         return
+    if isinstance(q, (Q.PatternQuery, Q.FuzzyTerm)):
+        yield q.fieldname, q
+        return
     for child in q.children():
         yield from positive_terms(child)
 
 
-def date_filter(since: str | None, until: str | None) -> Q.Query | None:
-    if not since and not until:
-        return None
-    start = dt.datetime.fromisoformat(since) if since else None
-    end = dt.datetime.fromisoformat(until) if until else None
-    return Q.DateRange("date", start, end)
+def parse_day(value: str, end: bool = False) -> dt.datetime:
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as the first (or, with ``end``, last) day."""
+    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", value.strip())
+    if not m:
+        raise QueryError(f"invalid date '{value}' (expected YYYY, YYYY-MM or YYYY-MM-DD)")
+    year, month, day = int(m.group(1)), m.group(2), m.group(3)
+    try:
+        if month is None:
+            return dt.datetime(year, 12, 31) if end else dt.datetime(year, 1, 1)
+        if day is None:
+            last = calendar.monthrange(year, int(month))[1]
+            return dt.datetime(year, int(month), last if end else 1)
+        return dt.datetime(year, int(month), int(day))
+    except ValueError as exc:
+        raise QueryError(f"invalid date '{value}': {exc}") from None
 
+
+def make_filter(since: str | None = None, until: str | None = None,
+                sources: Sequence[str] = ()) -> Q.Query | None:
+    """The date range and sources a hit must have (dates inclusive at both ends)."""
+    parts: list[Q.Query] = []
+    if since or until:
+        start = parse_day(since) if since else None
+        stop = parse_day(until, end=True) if until else None
+        if start and stop and start > stop:
+            raise QueryError(f"--since {since} is after --until {until}")
+        parts.append(Q.DateRange("date", start, stop))
+    if sources:
+        parts.append(Q.Or([Q.Term("source_id", fold(" ".join(s.split()))) for s in sources]))
+    return Q.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
+
+
+# -- searching -------------------------------------------------------------------------------
 
 def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = None,
-           until: str | None = None, sources: Sequence[str] = (), syntax: bool = True
-           ) -> list[Hit]:
-    """The best ``limit`` paragraphs for a query, all-words matches first.
+           until: str | None = None, sources: Sequence[str] = (), sort: str = "relevance",
+           group: bool = True, dedup: bool = True, syntax: bool = True,
+           more: int = 0) -> Results:
+    """The best ``limit`` hits for a query: all-words matches first, grouped by article
+    (``group``), near-identical paragraphs folded together (``dedup``).
 
-    ``syntax=False`` takes the query as plain words (no phrases, operators or fields).
+    ``sort="date"`` lists matches newest first instead (their score is then None);
+    ``syntax=False`` takes the query as plain words (no phrases, operators or fields);
+    ``more`` attaches up to that many other matching paragraphs of each article to its hit.
     """
     if limit < 1:
         raise QueryError("--limit must be at least 1")
-    q_all, q_any = parse(searcher.schema, text, syntax)
-    filters = [f for f in (date_filter(since, until),) if f is not None]
-    if sources:
-        filters.append(Q.Or([Q.Term("source_key", fold(s)) for s in sources]))
-    flt = Q.And(filters) if filters else None
-    s = searcher
-    ranked = [(hit.docnum, hit.score) for hit in s.search(q_all, limit=limit, filter=flt)]
-    if len(ranked) < limit and q_all != q_any:
-        seen = {d for d, _ in ranked}
-        more = s.search(q_any, limit=limit + len(ranked), filter=flt)
-        ranked += [(h.docnum, h.score) for h in more if h.docnum not in seen][: limit - len(ranked)]
-    wanted: dict[str, set[str]] = {f: set() for f in TEXT_FIELDS}
-    for fieldname, term in positive_terms(q_any):
-        if fieldname in wanted:
-            wanted[fieldname].add(term)
-    hits = []
-    for rank, (docnum, score) in enumerate(ranked, 1):
-        d = s.stored_fields(docnum)
-        hits.append(Hit(rank=rank, score=score, article_id=d["article_id"], title=d["title"],
-                        date=d.get("date_iso"), source=d.get("source"), url=d.get("url"),
-                        paragraph=d["paragraph"], text=d["text"],
-                        highlights=spans(d["text"], wanted["text"]),
-                        title_highlights=spans(d["title"], wanted["title"]),
-                        n_paragraphs=d.get("n_paragraphs", 0)))
+    if sort not in ("relevance", "date"):
+        raise QueryError(f"unknown sort '{sort}' (relevance or date)")
+    parsed = parse(searcher.schema, text, syntax)
+    flt = make_filter(since, until, sources)
+    want = limit * 2 + 5 if dedup else limit          # dedup may fold some candidates away
+    tiers = [parsed.q_all, parsed.q_any]
+    if sort == "date":
+        # newest first, then the undated (in relevance order); scores mean nothing here
+        dated = Q.Every("date")
+        ranked = _ranked(searcher, tiers, want, {"filter": Q.And([flt, dated]) if flt else dated,
+                                                 "sortedby": "date", "reverse": True},
+                         group, first_tier_only=True)
+        if len(ranked) < want:
+            ranked += _ranked(searcher, tiers, want - len(ranked), {"filter": flt, "mask": dated},
+                              group, first_tier_only=True)
+        ranked = [(docnum, None) for docnum, _ in ranked]
+    else:
+        ranked = _ranked(searcher, tiers, want, {"filter": flt}, group)
+    hits = _hits(searcher, ranked, _expand(searcher, parsed.q_any), dedup, limit)
+    if group and hits:
+        _attach_others(searcher, parsed.q_any, hits, more, _expand(searcher, parsed.q_any))
+    if len(hits) < min(3, limit) or _has_unknown_word(searcher, parsed):
+        hits.suggestion = suggest(searcher, parsed.text)
     return hits
 
 
-def spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
-    """Character spans of the words in ``text`` whose analyzed term is one of ``terms``."""
-    if not terms:
+def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
+    """Articles about the same thing (more like this): the article's most distinctive terms
+    (Whoosh's Bo1 key terms over all its text) as a weighted OR query, the article itself
+    left out, grouped by article and deduplicated like a query."""
+    docs = list(searcher.documents(article_id=article_id))
+    if not docs:
+        raise QueryError(f"no article '{article_id}' in the index")
+    text = "\n".join([docs[0]["title"]] + [d["text"] for d in docs])
+    keys = searcher.key_terms_from_text("text", text, numterms=SIMILAR_TERMS)
+    if not keys:
+        return Results()
+    q = Q.Or([Q.Term("text", t, boost=w) for t, w in keys])
+    ranked = _ranked(searcher, [q], limit * 2 + 5, {"mask": Q.Term("article_id", article_id)},
+                     group=True)
+    expanded = {"title": {t for t, _ in keys}, "text": {t for t, _ in keys}, "words": set()}
+    return _hits(searcher, ranked, expanded, True, limit)
+
+
+def _ranked(searcher: Searcher, tiers: list[Q.Query], want: int, options: dict, group: bool,
+            first_tier_only: bool = False) -> list[tuple[int, float]]:
+    """(docnum, score) best first, each tier's matches after the previous tier's (all words,
+    then any word); with ``group``, only the best paragraph of each article.
+    ``first_tier_only``: a later tier is used only when the earlier found nothing."""
+    ranked: list[tuple[int, float]] = []
+    seen_docs: set[int] = set()
+    seen_articles: set[str] = set()
+    for i, q in enumerate(tiers):
+        if i and (tiers[i] == tiers[i - 1] or (first_tier_only and ranked)):
+            continue
+        fetch = want * 4 if group else want
+        while True:
+            results = searcher.search(q, limit=fetch, **options)
+            for hit in results:
+                if hit.docnum in seen_docs:
+                    continue
+                seen_docs.add(hit.docnum)
+                if group:
+                    if hit["article_id"] in seen_articles:
+                        continue
+                    seen_articles.add(hit["article_id"])
+                ranked.append((hit.docnum, hit.score if hit.score is not None else 0.0))
+            # one article may fill many places: look deeper until enough articles are found
+            if len(ranked) >= want or len(results) < fetch or not group:
+                break
+            fetch *= 4
+        if len(ranked) >= want:
+            break
+    return ranked[:want]
+
+
+def _hits(searcher: Searcher, ranked: list[tuple[int, float | None]],
+          expanded: dict[str, set[str]], dedup: bool, limit: int) -> Results:
+    hits = Results(_hit(searcher, docnum, score, expanded) for docnum, score in ranked)
+    if dedup:
+        hits[:] = fold_duplicates(hits)
+    del hits[limit:]
+    for rank, hit in enumerate(hits, 1):
+        hit.rank = rank
+    return hits
+
+
+def _hit(searcher: Searcher, docnum: int, score: float | None,
+         expanded: dict[str, set[str]]) -> Hit:
+    d = searcher.stored_fields(docnum)
+    return Hit(rank=0, score=score, article_id=d["article_id"], title=d["title"],
+               date=d.get("date_iso"), source=d.get("source"), url=d.get("url"),
+               paragraph=d["paragraph"], text=d["text"], n_paragraphs=d.get("n_paragraphs", 0),
+               highlights=spans(d["text"], expanded["text"], expanded["words"]),
+               title_highlights=spans(d["title"], expanded["title"], expanded["words"]),
+               docnum=docnum)
+
+
+def _attach_others(searcher: Searcher, q: Q.Query, hits: list[Hit], more: int,
+                   expanded: dict[str, set[str]]) -> None:
+    """Count each hit's matching paragraphs in its article and, when ``more``, attach the
+    best others — one search over the shown articles' paragraphs."""
+    flt = Q.Or([Q.Term("article_id", aid) for aid in {h.article_id for h in hits}])
+    by_article: dict[str, list] = {}
+    for r in searcher.search(q, filter=flt, limit=None):
+        by_article.setdefault(r["article_id"], []).append(r)
+    for hit in hits:
+        found = by_article.get(hit.article_id, [])
+        hit.matches = max(1, len(found))
+        others = [r for r in found if r.docnum != hit.docnum][:more]
+        hit.others = sorted((_hit(searcher, r.docnum, r.score, expanded) for r in others),
+                            key=lambda h: h.paragraph)
+
+
+def _expand(searcher: Searcher, q: Q.Query) -> dict[str, set[str]]:
+    """The index terms a query's positive words match, per field (prefix/fuzzy expanded)."""
+    out: dict[str, set[str]] = {"title": set(), "text": set(), "words": set()}
+    reader = searcher.reader()
+    for fieldname, item in positive_terms(q):
+        if fieldname not in out:
+            continue
+        if isinstance(item, str):
+            out[fieldname].add(item)
+        else:
+            out[fieldname].update(_decode(t) for t in item._btexts(reader))
+    return out
+
+
+def _decode(t) -> str:
+    return t.decode("utf-8") if isinstance(t, bytes) else t
+
+
+def spans(text: str, stems: set[str], words: set[str] = frozenset()) -> list[tuple[int, int]]:
+    """Character spans of the words in ``text`` whose stemmed term is in ``stems`` or whose
+    folded form is in ``words``."""
+    if not stems and not words:
         return []
-    return [(t.startchar, t.endchar) for t in _SPANISH(text, chars=True) if t.text in terms]
+    out = []
+    for m in WORD_RE.finditer(text):
+        w = m.group()
+        if (stems and term(w) in stems) or (words and term(w, stem=False) in words):
+            out.append((m.start(), m.end()))
+    return out
+
+
+# -- duplicates ------------------------------------------------------------------------------
+
+def _shingles(text: str) -> frozenset:
+    words = [term(w, stem=False) or w for w in WORD_RE.findall(text)]
+    if len(words) < 3:
+        return frozenset([tuple(words)])
+    return frozenset(zip(words, words[1:], words[2:]))
+
+
+def fold_duplicates(hits: list[Hit]) -> list[Hit]:
+    """Fold each hit whose text is near-identical (word-trigram Jaccard ≥ 0.8) to a better
+    ranked one into that one's ``duplicates``."""
+    kept: list[tuple[Hit, frozenset]] = []
+    for hit in hits:
+        sig = _shingles(hit.text)
+        for best, best_sig in kept:
+            union = len(sig | best_sig)
+            if union and len(sig & best_sig) / union >= DUPLICATE_JACCARD:
+                best.duplicates.append(hit.place())
+                break
+        else:
+            kept.append((hit, sig))
+    return [h for h, _ in kept]
+
+
+# -- suggestions -----------------------------------------------------------------------------
+
+def _plain_words(text: str) -> Iterable[re.Match]:
+    """The words of a query that are meant literally: not operators, field names, or words
+    written as a prefix (``coop*``) or a fuzzy term (``Pyongyng~``)."""
+    for m in WORD_RE.finditer(text):
+        after, before = text[m.end():m.end() + 1], text[max(0, m.start() - 1):m.start()]
+        if _OPERATOR.match(m.group()) or after in ("*", "~", ":") or before == ":" \
+                or m.group().isdigit():
+            continue
+        yield m
+
+
+def _has_unknown_word(searcher: Searcher, parsed: ParsedQuery) -> bool:
+    reader = searcher.reader()
+    for m in _plain_words(parsed.text):
+        folded = term(m.group(), stem=False)
+        if folded and reader.doc_frequency("words", folded) == 0:
+            return True
+    return False
+
+
+def suggest(searcher: Searcher, text: str) -> str | None:
+    """The query with each unknown or rare word replaced by the most frequent indexed word
+    within two edits, spelled with the accents it has in the text (``coperacion`` →
+    ``cooperación``); None when nothing would change."""
+    reader = searcher.reader()
+    changed = False
+    out = []
+    last = 0
+    for m in _plain_words(text):
+        w = m.group()
+        folded = term(w, stem=False)
+        replacement = w
+        if folded:
+            df = reader.doc_frequency("words", folded)
+            best, best_df = None, max(df * 10, 2)
+            for maxdist in (1, 2):
+                for cand in reader.terms_within("words", folded, maxdist, prefix=1):
+                    cdf = reader.doc_frequency("words", cand)
+                    if cand != folded and cdf > best_df:
+                        best, best_df = cand, cdf
+                if best:
+                    break
+            if best:
+                replacement = _same_case(w, _surface(searcher, best) or best)
+                changed = True
+        out += [text[last:m.start()], replacement]
+        last = m.end()
+    out.append(text[last:])
+    return "".join(out) if changed else None
+
+
+def _same_case(typed: str, word: str) -> str:
+    """Write a suggestion the way the user wrote the word: ``Pyongyng`` → ``Pyongyang``."""
+    if typed.isupper() and len(typed) > 1:
+        return word.upper()
+    return word[:1].upper() + word[1:] if typed[:1].isupper() else word
+
+
+def _surface(searcher: Searcher, folded: str) -> str | None:
+    """How a folded word is written in the text (lowercase, with its accents)."""
+    for hit in searcher.search(Q.Term("words", folded), limit=3):
+        for field_name in ("text", "title"):
+            for m in WORD_RE.finditer(hit.get(field_name) or ""):
+                if term(m.group(), stem=False) == folded:
+                    return m.group().lower()
+    return None
+
+
+# -- explaining ------------------------------------------------------------------------------
+
+def explain(schema, text: str, syntax: bool = True, since: str | None = None,
+            until: str | None = None, sources: Sequence[str] = ()) -> str:
+    """How a query is parsed and which index terms each word becomes, for ``--explain``."""
+    parsed = parse(schema, text, syntax)
+    lines = [f"query:      {parsed.text}"]
+    words = []
+    for w in WORD_RE.findall(parsed.text):
+        if _OPERATOR.match(w) or fold(w) in FIELD_NAMES:
+            continue
+        t = term(w)
+        words.append(f"{w} → {t}" if t else f"{w} → (stopword)")
+    lines.append(f"words:      {'; '.join(words)}")
+    lines.append(f"all words:  {parsed.q_all if parsed.bonus is None else parsed.q_all.a}")
+    if parsed.q_any != parsed.q_all:
+        lines.append(f"then any:   {parsed.q_any if parsed.bonus is None else parsed.q_any.a}")
+    if parsed.bonus is not None:
+        lines.append(f"bonus:      {parsed.bonus}")
+    flt = make_filter(since, until, sources)
+    if flt is not None:
+        lines.append(f"filter:     {flt}")
+    return "\n".join(lines)

@@ -20,11 +20,14 @@ def test_first_query_builds_the_index_from_seeds(project_copy, run):
     assert "building index/ from seeds/" in result.stderr
     assert (project_copy / "index" / "CURRENT").exists()
     blocks = result.stdout.strip().split("\n\n")
-    assert len(blocks) == 2                      # the two paragraphs that name Kursk
-    for block in blocks:
-        assert "[[Kursk]]" in block              # marked visibly when not a terminal
-        assert "2025-08-13" in block and "000_aa4e37ec6fc49a3b" in block
-    assert re.search(r"¶[67]/11", result.stdout)
+    assert len(blocks) == 1                      # one article, grouped ...
+    (block,) = blocks
+    assert "2025-08-13" in block and "000_aa4e37ec6fc49a3b" in block
+    assert "2 paragraphs match" in block         # ... showing both paragraphs that name Kursk
+    assert "¶7/11" in block and "\n    ¶6: " in block
+    assert block.count("[[Kursk]]") == 2         # marked visibly when not a terminal
+    paragraphs = run("query", "Kursk", "--paragraphs").stdout.strip().split("\n\n")
+    assert len(paragraphs) == 2 and all("[[Kursk]]" in p for p in paragraphs)
     again = run("query", "Kursk")
     assert "building" not in again.stderr and again.stdout == result.stdout
 
@@ -34,13 +37,14 @@ def _json_hits(result) -> list[dict]:
 
 
 def test_json_output_schema_and_highlight_offsets(seed_index, run):
-    result = run("query", "soldado norcoreano", "--index", seed_index.path, "--json")
+    result = run("query", "soldado norcoreano", "--index", seed_index.path, "--json",
+                 "--paragraphs")
     assert result.exit_code == 0
     hits = _json_hits(result)
     assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1))
     for h in hits:
         assert list(h) == ["rank", "score", "article_id", "title", "date", "source", "url",
-                           "paragraph", "text", "highlights"]
+                           "paragraph", "text", "highlights", "matches", "duplicates"]
         assert h["date"] == "2025-08-13" and h["source"] is None
         assert h["highlights"]
         for start, end in h["highlights"]:
@@ -51,25 +55,28 @@ def test_json_output_schema_and_highlight_offsets(seed_index, run):
 
 
 def test_accentless_query_ranks_the_exact_phrase_first(seed_index, run):
-    hits = _json_hits(run("query", "cooperacion estrategica", "--index", seed_index.path, "--json"))
+    hits = _json_hits(run("query", "cooperacion estrategica", "--index", seed_index.path, "--json",
+                          "--paragraphs"))
     assert "cooperación estratégica" in hits[0]["text"]
     marked = {hits[0]["text"][s:e] for s, e in hits[0]["highlights"]}
     assert marked == {"cooperación", "estratégica"}
 
 
 def test_all_words_rank_above_some_words_and_partial_matches_still_come(seed_index, run):
-    hits = _json_hits(run("query", "Kursk Alaska", "--index", seed_index.path, "--json"))
+    hits = _json_hits(run("query", "Kursk Alaska", "--index", seed_index.path, "--json",
+                          "--paragraphs"))
     has = [("Kursk" in h["text"], "Alaska" in h["text"]) for h in hits]
     assert has and not any(all(x) for x in has)     # no paragraph has both words ...
     assert any(a for a, _ in has) and any(b for _, b in has)   # ... but both kinds are found
-    hits = _json_hits(run("query", "Putin Kursk", "--index", seed_index.path, "--json"))
+    hits = _json_hits(run("query", "Putin Kursk", "--index", seed_index.path, "--json",
+                          "--paragraphs"))
     both = [("Putin" in h["text"] and "Kursk" in h["text"]) for h in hits]
     assert both[0] and both == sorted(both, reverse=True)
 
 
 def test_limit_and_no_hit_exit_code(seed_index, run):
     assert len(_json_hits(run("query", "Putin", "-n", "2", "--index", seed_index.path,
-                              "--json"))) == 2
+                              "--json", "--paragraphs"))) == 2
     result = run("query", "zanahoria", "--index", seed_index.path)
     assert result.exit_code == 1 and result.stdout == ""
     assert "no paragraph matches" in result.stderr
