@@ -27,12 +27,12 @@ from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, plugins, syntax
 from whoosh.searching import Searcher
 
 from .analysis import WORD_RE, fold, term
+from .ranking import rerank
 from .errors import QueryError
 
 TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 1.5
-PROXIMITY_SLOP = 2
-PROXIMITY_BOOST = 1.0
+CANDIDATES = 100           # BM25F hits re-ranked with the proximity bonus
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
 WEIGHTING = scoring.BM25F(B=0.75, K1=1.2)
@@ -170,12 +170,13 @@ def words_only(text: str) -> str:
 
 @dataclass
 class ParsedQuery:
-    """A query ready to run: all words required, or any word enough; with its bonus."""
+    """A query ready to run: all words required, or any word enough; and the plain words
+    (as text-field terms, in the order typed) that the proximity bonus looks at."""
 
     text: str
     q_all: Q.Query
     q_any: Q.Query
-    bonus: Q.Query | None
+    words: list[str]
 
 
 def parse(schema, text: str, syntax: bool = True) -> ParsedQuery:
@@ -187,10 +188,9 @@ def parse(schema, text: str, syntax: bool = True) -> ParsedQuery:
     q_all = _parser(schema, AndGroup).parse(text)
     if not any(True for _ in positive_terms(q_any)):
         raise QueryError(f"nothing to search for in query (only stopwords?): {text}")
-    bonus = proximity_bonus(q_any)
-    if bonus is not None:
-        q_all, q_any = Q.AndMaybe(q_all, bonus), Q.AndMaybe(q_any, bonus)
-    return ParsedQuery(text, q_all, q_any, bonus)
+    top = q_any.subqueries[0] if isinstance(q_any, Q.And) else q_any
+    words = [t for f, t in _top_level_terms(top) if f == "text"]
+    return ParsedQuery(text, q_all, q_any, words)
 
 
 def _required_first(q: Q.Query) -> Q.Query:
@@ -208,20 +208,6 @@ def _required_first(q: Q.Query) -> Q.Query:
 def _on_field(q: Q.Query, fieldname: str) -> bool:
     fields = {f for f, _ in q.iter_all_terms()} if q.is_leaf() or q.children() else set()
     return fields == {fieldname}
-
-
-def proximity_bonus(q: Q.Query) -> Q.Query | None:
-    """Optional phrase clauses for each pair of consecutive query words in the paragraph.
-
-    A paragraph that says "cooperación estratégica" is about the query more surely than one
-    where both words occur far apart; the bonus rewards words next to each other (slop 2).
-    """
-    if isinstance(q, Q.And):               # (any of the words) AND NOT ...: see _required_first
-        q = q.subqueries[0]
-    words = [t for f, t in _top_level_terms(q) if f == "text"]
-    pairs = [Q.Phrase("text", [a, b], slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST)
-             for a, b in zip(words, words[1:]) if a != b]
-    return Q.Or(pairs) if pairs else None
 
 
 def _top_level_terms(q: Q.Query) -> Iterable[tuple[str, str]]:
@@ -320,12 +306,12 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
                               group, first_tier_only=True)
         ranked = [(docnum, None) for docnum, _ in ranked]
     else:
-        ranked = _ranked(searcher, tiers, want, {"filter": flt}, group)
+        ranked = _relevance(searcher, parsed, want, flt, group)
     hits = _hits(searcher, ranked, _expand(searcher, parsed.q_any), dedup, limit)
     if group and hits:
         _attach_others(searcher, parsed.q_any, hits, more, _expand(searcher, parsed.q_any))
     if len(hits) < min(3, limit) or _has_unknown_word(searcher, parsed):
-        hits.suggestion = suggest(searcher, parsed.text)
+        hits.suggestion = suggest(searcher, parsed.text, rare=0 if hits else 2)
     return hits
 
 
@@ -345,6 +331,37 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
                      group=True)
     expanded = {"title": {t for t, _ in keys}, "text": {t for t, _ in keys}, "words": set()}
     return _hits(searcher, ranked, expanded, True, limit)
+
+
+def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: Q.Query | None,
+               group: bool) -> list[tuple[int, float]]:
+    """(docnum, score) best first: BM25F candidates re-ranked with the proximity bonus,
+    paragraphs with every query word first; with ``group`` the best paragraph per article."""
+    depth = max(CANDIDATES, want * 4)
+    while True:
+        complete = {h.docnum: h.score for h in searcher.search(parsed.q_all, limit=depth,
+                                                                filter=flt)}
+        pool = dict(complete)
+        if parsed.q_any != parsed.q_all:
+            found = searcher.search(parsed.q_any, limit=depth, filter=flt)
+            pool.update((h.docnum, h.score) for h in found if h.docnum not in pool)
+            exhausted = found.scored_length() < depth
+        else:
+            exhausted = len(complete) < depth
+        scored = rerank(searcher, pool, parsed.words)
+        scored.sort(key=lambda ds: (ds[0] not in complete, -ds[1]))
+        ranked, seen = [], set()
+        for docnum, score in scored:
+            if group:
+                aid = searcher.stored_fields(docnum)["article_id"]
+                if aid in seen:
+                    continue
+                seen.add(aid)
+            ranked.append((docnum, score))
+        # one article may fill many places: look deeper until enough articles are found
+        if len(ranked) >= want or exhausted:
+            return ranked[:want]
+        depth *= 4
 
 
 def _ranked(searcher: Searcher, tiers: list[Q.Query], want: int, options: dict, group: bool,
@@ -495,9 +512,10 @@ def _has_unknown_word(searcher: Searcher, parsed: ParsedQuery) -> bool:
     return False
 
 
-def suggest(searcher: Searcher, text: str) -> str | None:
-    """The query with each unknown or rare word replaced by the most frequent indexed word
-    within two edits, spelled with the accents it has in the text (``coperacion`` →
+def suggest(searcher: Searcher, text: str, rare: int = 0) -> str | None:
+    """The query with each unknown word (or, with ``rare``, each word in at most that many
+    paragraphs) replaced by the most frequent indexed word one edit away — two for words of
+    six letters or more — spelled with the accents it has in the text (``coperacion`` →
     ``cooperación``); None when nothing would change."""
     reader = searcher.reader()
     changed = False
@@ -507,11 +525,13 @@ def suggest(searcher: Searcher, text: str) -> str | None:
         w = m.group()
         folded = term(w, stem=False)
         replacement = w
-        if folded:
-            df = reader.doc_frequency("words", folded)
+        df = reader.doc_frequency("words", folded) if folded else rare + 1
+        if df <= rare:
             best, best_df = None, max(df * 10, 2)
-            for maxdist in (1, 2):
-                for cand in reader.terms_within("words", folded, maxdist, prefix=1):
+            for maxdist, prefix in ((1, 1), (2, 2)):
+                if maxdist == 2 and len(folded) < 6:
+                    break
+                for cand in reader.terms_within("words", folded, maxdist, prefix=prefix):
                     cdf = reader.doc_frequency("words", cand)
                     if cand != folded and cdf > best_df:
                         best, best_df = cand, cdf
@@ -557,11 +577,12 @@ def explain(schema, text: str, syntax: bool = True, since: str | None = None,
         t = term(w)
         words.append(f"{w} → {t}" if t else f"{w} → (stopword)")
     lines.append(f"words:      {'; '.join(words)}")
-    lines.append(f"all words:  {parsed.q_all if parsed.bonus is None else parsed.q_all.a}")
+    lines.append(f"all words:  {parsed.q_all}")
     if parsed.q_any != parsed.q_all:
-        lines.append(f"then any:   {parsed.q_any if parsed.bonus is None else parsed.q_any.a}")
-    if parsed.bonus is not None:
-        lines.append(f"bonus:      {parsed.bonus}")
+        lines.append(f"then any:   {parsed.q_any}")
+    if len(parsed.words) > 1:
+        pairs = ", ".join(f"{a}+{b}" for a, b in zip(parsed.words, parsed.words[1:]))
+        lines.append(f"proximity:  {pairs} (bonus when near each other in the paragraph)")
     flt = make_filter(since, until, sources)
     if flt is not None:
         lines.append(f"filter:     {flt}")
