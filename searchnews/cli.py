@@ -17,9 +17,9 @@ import click
 
 from . import __version__
 from .errors import SearchnewsError
+from .engine import engine_url, open_engine
 from .index import DEFAULT_WAIT, Index, IndexReport
 from .output import article_json, hit_json, render_article, render_hit, render_stats
-from .search import explain as explain_query
 
 DEFAULT_SEEDS = Path("seeds")
 
@@ -49,9 +49,14 @@ def handle_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-index_option = click.option(
-    "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Index folder (default: $SEARCHNEWS_INDEX, else ./index).")
+def index_option(fn: Callable) -> Callable:
+    """--index DIR and --engine URL: where the index lives."""
+    fn = click.option("--engine", "engine", metavar="URL", default=None,
+                      help="A search server instead of the embedded index, e.g. "
+                           "sphinx://127.0.0.1:9306/noticias (default: $SEARCHNEWS_ENGINE).")(fn)
+    return click.option("--index", "index_dir",
+                        type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="Index folder (default: $SEARCHNEWS_INDEX, else ./index).")(fn)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -110,14 +115,15 @@ def summary_line(r: IndexReport) -> str:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as a JSON object.")
 @handle_errors
-def index_cmd(paths: tuple[str, ...], index_dir: Path | None, rebuild: bool, wait: float,
-              quiet: bool, as_json: bool) -> None:
+def index_cmd(paths: tuple[str, ...], index_dir: Path | None, engine: str | None, rebuild: bool,
+              wait: float, quiet: bool, as_json: bool) -> None:
     """Index article files and folders (default: seeds/), incrementally.
 
     Only what changed since the last run is processed; articles whose file disappeared from a
     folder given here are removed. Exit code 2 if any file failed (the others are indexed).
     """
-    report = run_index(Index(index_dir), list(paths) or [str(DEFAULT_SEEDS)], rebuild, wait, quiet)
+    report = run_index(open_engine(engine, index_dir), list(paths) or [str(DEFAULT_SEEDS)],
+                       rebuild, wait, quiet)
     for warning in report.warnings:
         fail(f"warning: {warning}")
     for path, reason in report.failed:
@@ -136,11 +142,12 @@ def use_color(choice: str) -> bool:
         os.environ.get("TERM") != "dumb"
 
 
-def _open_default(index_dir: Path | None) -> Index:
-    """The index to query; the default one is built from seeds/ on first use."""
-    ix = Index(index_dir)
-    if not ix.exists and index_dir is None and not os.environ.get("SEARCHNEWS_INDEX") \
-            and DEFAULT_SEEDS.is_dir():
+def _open_default(index_dir: Path | None, engine: str | None):
+    """The index to query; the default embedded one is built from seeds/ on first use."""
+    ix = open_engine(engine, index_dir)
+    default = index_dir is None and not engine and not engine_url() \
+        and not os.environ.get("SEARCHNEWS_INDEX")
+    if default and not ix.exists and DEFAULT_SEEDS.is_dir():
         fail(f"no index yet: building {ix.path}/ from {DEFAULT_SEEDS}/ first")
         report = run_index(ix, [str(DEFAULT_SEEDS)])
         for path, reason in report.failed:
@@ -180,7 +187,8 @@ json_option = click.option("--json", "as_json", is_flag=True,
                    "stdin) and write JSONL hits tagged with query_id.")
 @color_option
 @handle_errors
-def query_cmd(query: str | None, index_dir: Path | None, limit: int, as_json: bool, words: bool,
+def query_cmd(query: str | None, index_dir: Path | None, engine: str | None, limit: int,
+              as_json: bool, words: bool,
               since: str | None, until: str | None, sources: tuple[str, ...], sort: str,
               paragraphs: bool, no_dedup: bool, explain: bool, batch, color: str) -> None:
     """Search the index; print ranked paragraphs with the matched words highlighted.
@@ -189,15 +197,14 @@ def query_cmd(query: str | None, index_dir: Path | None, limit: int, as_json: bo
     """
     if (query is None) == (batch is None):
         raise click.UsageError("give a QUERY or --batch FILE (not both)")
-    ix = _open_default(index_dir)
+    ix = _open_default(index_dir, engine)
     options = dict(limit=limit, since=since, until=until, sources=sources, sort=sort,
                    group=not paragraphs, dedup=not no_dedup, syntax=not words)
     if batch is not None:
         sys.exit(run_batch(ix, batch, options))
     if explain:
-        with ix.searcher() as s:
-            fail("explain:\n" + explain_query(s.schema, query, syntax=not words, since=since,
-                                               until=until, sources=sources))
+        fail("explain:\n" + ix.explain(query, syntax=not words, since=since, until=until,
+                                        sources=sources))
     hits = ix.search(query, more=0 if as_json else 2, **options)
     if as_json:
         for h in hits:
@@ -257,10 +264,10 @@ def run_batch(ix: Index, lines, options: dict) -> int:
 @json_option
 @color_option
 @handle_errors
-def show_cmd(article_id: str, index_dir: Path | None, paragraph: int | None, as_json: bool,
-             color: str) -> None:
+def show_cmd(article_id: str, index_dir: Path | None, engine: str | None, paragraph: int | None,
+             as_json: bool, color: str) -> None:
     """Print a whole article, with one paragraph marked."""
-    article = _open_default(index_dir).article(article_id)
+    article = _open_default(index_dir, engine).article(article_id)
     if article is None:
         raise SearchnewsError(f"no article '{article_id}' in the index")
     if paragraph is not None and paragraph > len(article.paragraphs):
@@ -281,10 +288,10 @@ def show_cmd(article_id: str, index_dir: Path | None, paragraph: int | None, as_
 @json_option
 @color_option
 @handle_errors
-def similar_cmd(article_id: str, index_dir: Path | None, limit: int, as_json: bool,
-                color: str) -> None:
+def similar_cmd(article_id: str, index_dir: Path | None, engine: str | None, limit: int,
+                as_json: bool, color: str) -> None:
     """Articles related to one article (more like this), with snippets."""
-    hits = _open_default(index_dir).similar(article_id, limit=limit)
+    hits = _open_default(index_dir, engine).similar(article_id, limit=limit)
     if as_json:
         for h in hits:
             click.echo(hit_json(h))
@@ -301,10 +308,15 @@ def similar_cmd(article_id: str, index_dir: Path | None, limit: int, as_json: bo
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as a JSON object.")
 @handle_errors
-def stats_cmd(index_dir: Path | None, as_json: bool) -> None:
+def stats_cmd(index_dir: Path | None, engine: str | None, as_json: bool) -> None:
     """What the index holds: articles, paragraphs, terms, size, sources, dates."""
-    stats = Index(index_dir).stats()
+    stats = open_engine(engine, index_dir).stats()
     click.echo(json.dumps(stats, ensure_ascii=False) if as_json else render_stats(stats))
 
 
 
+
+
+from .evaluate import eval_cmd  # noqa: E402  (evaluate imports cli's error handler lazily)
+
+main.add_command(eval_cmd)

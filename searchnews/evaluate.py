@@ -31,7 +31,7 @@ from typing import Callable, Collection, Iterable, Iterator, Sequence, Union
 import click
 from unidecode import unidecode
 
-from .articles import Article, read_file
+from .articles import Article, iter_articles
 from .errors import QueryError, SearchnewsError
 from .index import Index
 from .search import search
@@ -151,7 +151,7 @@ def build_index(ix: Index, docs: Path, titles: bool) -> None:
         if not titles:
             path = Path(tmp) / "body-only.jsonl"
             with open(path, "w", encoding="utf-8") as fh:
-                for rec in without_titles(read_file(docs).articles):
+                for rec in without_titles(iter_articles(docs)):
                     fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
         report = ix.add_paths([path], wait=0)
     if report.failed:

@@ -18,13 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -32,14 +30,14 @@ from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 
 from .analysis import analyzer, fold
-from .articles import Article, find_files, iter_articles
-from .errors import ArticleError, IndexLockedError, IndexMissingError, SearchnewsError
+from .articles import Article
+from .errors import IndexLockedError, IndexMissingError, SearchnewsError
+from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of
 
 DEFAULT_WAIT = 30.0          # seconds a second writer waits for the first
 # Paragraphs between commits, so that progress survives a crash (tests set it lower).
 COMMIT_EVERY = int(os.environ.get("SEARCHNEWS_COMMIT_EVERY") or 100_000)
 MANIFEST = "manifest.json"
-KEEP_IN_MEMORY = 32 << 20    # files up to this size are parsed once; larger ones stream twice
 
 
 def default_index_dir() -> Path:
@@ -68,30 +66,6 @@ def make_schema() -> Schema:
         source_id=ID(),
         url=STORED(),
     )
-
-
-@dataclass
-class IndexReport:
-    """What one indexing run did, counted in articles (failed: files)."""
-
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    paragraphs: int = 0
-    elapsed: float = 0.0
-    index: str = ""
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["failed"] = [{"path": p, "error": e} for p, e in self.failed]
-        d["elapsed"] = round(self.elapsed, 3)
-        return d
-
-
-ProgressFn = Callable[[int, int], None]   # (bytes done, paragraphs indexed) since the last call
 
 
 class Index:
@@ -177,6 +151,12 @@ class Index:
         with self.searcher() as s:
             return search(s, query, limit=limit, **options)
 
+    def explain(self, query: str, **options) -> str:
+        """How a query is parsed and what it searches: see :func:`searchnews.search.explain`."""
+        from .search import explain
+        with self.searcher() as s:
+            return explain(s.schema, query, **options)
+
     def similar(self, article_id: str, limit: int = 10) -> list:
         """Articles like this one: see :func:`searchnews.search.similar`."""
         from .search import similar
@@ -209,20 +189,9 @@ class Index:
         """
         started = time.monotonic()
         report = IndexReport(index=str(self.path))
-        files: list[tuple[Path, Path | None]] = []
-        roots: list[Path] = []
-        for p in paths:
-            try:
-                found = list(find_files(p))
-            except ArticleError as exc:
-                report.failed.append((exc.path, exc.reason))
-                continue
-            root = Path(p) if Path(p).is_dir() else None
-            if root is not None:
-                roots.append(root.resolve())
-            files.extend((f, root) for f in found)
+        files, roots = collect_files(paths, report)
         if on_total:
-            on_total(sum(_size(f) for f, _ in files))
+            on_total(sum(size_of(f) for f, _ in files))
         with self._write_lock(wait):
             self._update(files, roots, rebuild, report, progress)
         report.elapsed = time.monotonic() - started
@@ -234,11 +203,6 @@ class Index:
         fresh = rebuild or not self.exists
         gen = self._new_generation() if fresh else self.current_dir()
         manifest = {"version": 1, "files": {}} if fresh else _load_manifest(gen)
-        known = manifest["files"]
-        owner = {aid: path for path, entry in known.items() for aid in entry["articles"]}
-        seen = {str(f.resolve()) for f, _ in files}
-        gone = [p for p in known if p not in seen and any(_under(p, r) for r in roots)]
-
         ix = whoosh_index.open_dir(str(gen)) if not fresh else \
             whoosh_index.create_in(str(gen), make_schema())
         # A first build is published at its first commit, so a crash keeps what was done;
@@ -247,14 +211,7 @@ class Index:
             if fresh and not rebuild else None
         writer = _Writer(ix, gen, manifest, fresh, publish)
         try:
-            for path in gone:
-                for aid in known[path]["articles"]:
-                    writer.delete(aid)
-                    owner.pop(aid, None)
-                    report.removed += 1
-                del known[path]
-            for f, root in files:
-                self._index_file(f, root, known, owner, writer, report, progress)
+            ingest(files, roots, manifest["files"], writer, report, progress)
             writer.commit()
         except BaseException:
             writer.cancel()
@@ -262,77 +219,6 @@ class Index:
         if rebuild:
             _atomic_write(self.path / "CURRENT", gen.name + "\n")
             self._remove_stale_generations()
-
-    def _index_file(self, f: Path, root: Path | None, known: dict, owner: dict,
-                    writer: "_Writer", report: IndexReport, progress: ProgressFn | None) -> None:
-        """Index one file's changes. A first streaming pass reads and checks the whole file
-        (so a bad line leaves the index untouched) and hashes each article; a second pass
-        indexes the articles whose hash changed."""
-        key = str(f.resolve())
-        size = _size(f)
-        entry = known.get(key)
-        try:
-            sha = _file_sha(f)
-            if entry is not None and entry.get("sha") == sha:
-                report.unchanged += len(entry["articles"])
-                if progress:
-                    progress(size, 0)
-                return
-            warnings: list[str] = []
-            new: dict[str, str] = {}
-            kept: list[Article] | None = [] if size <= KEEP_IN_MEMORY else None
-            for a in iter_articles(f, root, warnings):
-                if owner.get(a.article_id, key) != key:
-                    raise ArticleError(str(f), f"article id '{a.article_id}' is already "
-                                               f"indexed from {owner[a.article_id]}")
-                new.pop(a.article_id, None)
-                new[a.article_id] = a.content_hash
-                if kept is not None:
-                    kept.append(a)
-        except ArticleError as exc:
-            report.failed.append((str(f) if exc.line is None else f"{f}:{exc.line}", exc.reason))
-            if progress:
-                progress(size, 0)
-            return
-        report.warnings.extend(warnings)
-        old = entry["articles"] if entry else {}
-        changed = {aid for aid, h in new.items() if old.get(aid) != h}
-        report.unchanged += len(new) - len(changed)
-        # The manifest mirrors what is committed: the file's old articles, each replaced by
-        # its new hash as it is indexed, and no sha until the file is done.
-        mirrored = dict(old)
-        known[key] = {"sha": None, "articles": mirrored}
-        step, consumed = size // max(1, len(new)), 0
-        try:
-            source = kept if kept is not None else iter_articles(f, root, [])
-            for a in source if changed else ():
-                if a.article_id not in changed or a.content_hash != new[a.article_id]:
-                    continue                           # unchanged, or an earlier copy
-                changed.discard(a.article_id)
-                if a.article_id in old:
-                    report.updated += 1
-                else:
-                    report.added += 1
-                writer.replace(a)
-                mirrored[a.article_id] = new[a.article_id]
-                report.paragraphs += len(a.paragraphs)
-                owner[a.article_id] = key
-                if progress:
-                    progress(step, len(a.paragraphs))
-                    consumed += step
-                writer.maybe_commit()
-        except ArticleError as exc:      # the file changed between the two passes
-            report.failed.append((str(f) if exc.line is None else f"{f}:{exc.line}", exc.reason))
-            return
-        for aid in old.keys() - new.keys():
-            writer.delete(aid)
-            owner.pop(aid, None)
-            mirrored.pop(aid, None)
-            report.removed += 1
-        known[key]["sha"] = sha
-        if progress:
-            progress(size - consumed, 0)
-        writer.maybe_commit()
 
     @contextmanager
     def _write_lock(self, wait: float) -> Iterator[None]:
@@ -473,28 +359,6 @@ def _atomic_write(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-
-
-def _file_sha(p: Path) -> str:
-    h = hashlib.sha1()
-    try:
-        with open(p, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
-    except OSError as exc:
-        raise ArticleError(str(p), f"cannot read: {exc.strerror or exc}") from None
-    return h.hexdigest()
-
-
-def _size(p: Path) -> int:
-    try:
-        return p.stat().st_size
-    except OSError:
-        return 0
-
-
-def _under(path: str, root: Path) -> bool:
-    return path.startswith(str(root) + os.sep)
 
 
 def _day(field_type, term: bytes) -> str:
