@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterator
+from typing import Counter, Iterator
 
 import snowballstemmer
 from unidecode import unidecode
@@ -83,6 +83,8 @@ def singular(folded: str) -> str:
 
 
 _term_cache: dict[str, str | None] = {}
+# While indexing, every analysed word as written is counted here (see vocabulary.py).
+recording: "Counter[str] | None" = None
 
 
 def term(word: str, stem: bool = True) -> str | None:
@@ -140,7 +142,10 @@ class SpanishTokenizer(Tokenizer):
         else:
             matches = ((m.group(), m.start(), m.end()) for m in WORD_RE.finditer(value))
         pos = start_pos
+        record = recording if mode == "index" else None
         for word, start, end in matches:
+            if record is not None:
+                record[word] += 1
             text = term(word, stem)
             if text is None:
                 if removestops:

@@ -24,12 +24,14 @@ import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Counter, Iterable, Iterator
 
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 
+from . import analysis
 from .analysis import analyzer, fold
+from .vocabulary import Vocabulary
 from .articles import Article
 from .errors import IndexLockedError, IndexMissingError, SearchnewsError
 from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of
@@ -48,22 +50,21 @@ def default_index_dir() -> Path:
 def make_schema() -> Schema:
     """One document per paragraph, carrying its article's metadata.
 
-    ``title`` and ``text`` are stemmed for ranking; ``words`` holds the folded, unstemmed
-    words of the text, for prefix, fuzzy and "did you mean"; ``source`` is searchable by its
-    words (``fuente:pais``) and ``source_id`` (the whole folded name) serves ``--source``.
+    ``title`` and ``text`` are stemmed for ranking. ``source`` indexes the outlet's whole
+    folded name (``el pais``): ``--source`` and ``fuente:`` match against it. Prefix and
+    fuzzy words are expanded through the vocabulary sidecar (vocabulary.py), not a field.
     """
-    spanish, folded = analyzer(stem=True), analyzer(stem=False)
+    spanish = analyzer(stem=True)
     return Schema(
-        article_id=ID(stored=True, sortable=True),   # a column: grouping by article needs it
+        article_id=ID(stored=True, sortable=True),   # a column: grouping by article reads it
         paragraph=STORED(),
         n_paragraphs=STORED(),
         title=TEXT(analyzer=spanish, stored=True),
         text=TEXT(analyzer=spanish, stored=True),
-        words=TEXT(analyzer=folded, phrase=False),
         date=DATETIME(sortable=True),
         date_iso=STORED(),
-        source=TEXT(analyzer=folded, stored=True, phrase=True),
-        source_id=ID(),
+        source=ID(),
+        source_name=STORED(),
         url=STORED(),
     )
 
@@ -75,6 +76,7 @@ class Index:
         self.path = Path(path) if path is not None else default_index_dir()
         self._searcher = None
         self._gen: Path | None = None
+        self._vocabulary: tuple | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -149,13 +151,22 @@ class Index:
         """Ranked hits for a query: see :func:`searchnews.search.search`."""
         from .search import search
         with self.searcher() as s:
-            return search(s, query, limit=limit, **options)
+            return search(s, query, limit=limit, vocabulary=self.vocabulary, **options)
+
+    def vocabulary(self) -> Vocabulary:
+        """The indexed words (for prefix, fuzzy, "did you mean"), loaded once per commit."""
+        gen = self.current_dir()
+        stamp = (gen, (gen / "vocabulary.json").stat().st_mtime_ns
+                 if (gen / "vocabulary.json").exists() else 0)
+        if self._vocabulary is None or self._vocabulary[0] != stamp:
+            self._vocabulary = (stamp, Vocabulary.load(gen))
+        return self._vocabulary[1]
 
     def explain(self, query: str, **options) -> str:
         """How a query is parsed and what it searches: see :func:`searchnews.search.explain`."""
         from .search import explain
         with self.searcher() as s:
-            return explain(s.schema, query, **options)
+            return explain(s, query, vocabulary=self.vocabulary, **options)
 
     def similar(self, article_id: str, limit: int = 10) -> list:
         """Articles like this one: see :func:`searchnews.search.similar`."""
@@ -171,7 +182,7 @@ class Index:
             return None
         d = docs[0]
         return Article(article_id, d["title"], tuple(x["text"] for x in docs), d.get("date_iso"),
-                       d.get("source"), d.get("url"))
+                       d.get("source_name"), d.get("url"))
 
     def manifest(self) -> dict:
         return _load_manifest(self.current_dir())
@@ -216,6 +227,8 @@ class Index:
         except BaseException:
             writer.cancel()
             raise
+        finally:
+            writer.close()
         if rebuild:
             _atomic_write(self.path / "CURRENT", gen.name + "\n")
             self._remove_stale_generations()
@@ -271,8 +284,7 @@ class Index:
         with self.searcher() as s:
             r = s.reader()
             dates = list(schema_date.sortable_terms(r, "date"))
-            sources = {t.decode(): r.doc_frequency("source_id", t)
-                       for t in r.lexicon("source_id")}
+            sources = {t.decode(): r.doc_frequency("source", t) for t in r.lexicon("source")}
             out = {
                 "index": str(self.path),
                 "articles": sum(1 for _ in r.lexicon("article_id")),
@@ -299,6 +311,8 @@ class _Writer:
         self.on_first_commit = on_first_commit
         self.pending = 0
         self.w = ix.writer(limitmb=256)
+        self.words: Counter[str] = Counter()
+        analysis.recording = self.words       # the analyzer counts the words it indexes
 
     def replace(self, a: Article) -> None:
         """Add an article's paragraphs, first dropping any it had: the manifest may lag the
@@ -306,15 +320,15 @@ class _Writer:
         if not self.fresh:
             self.delete(a.article_id)
         date = dt.datetime.fromisoformat(a.date) if a.date else None
-        source_id = fold(a.source) if a.source else None
+        source = fold(" ".join(a.source.split())) if a.source else None
         n = len(a.paragraphs)
         for i, text in enumerate(a.paragraphs):
             doc = dict(article_id=a.article_id, paragraph=i, n_paragraphs=n, title=a.title,
-                       text=text, words=text, date_iso=a.date, url=a.url)
+                       text=text, date_iso=a.date, url=a.url)
             if date is not None:
                 doc["date"] = date
-            if source_id:
-                doc["source"], doc["source_id"] = a.source, source_id
+            if source:
+                doc["source"], doc["source_name"] = source, a.source
             self.w.add_document(**doc)
         self.pending += n
 
@@ -330,6 +344,11 @@ class _Writer:
     def commit(self) -> None:
         self.w.commit()
         self.pending = 0
+        if self.words:
+            vocabulary = Vocabulary.load(self.gen)
+            vocabulary.add(self.words)
+            vocabulary.save(self.gen)
+            self.words.clear()
         _atomic_write(self.gen / MANIFEST, json.dumps(self.manifest, ensure_ascii=False))
         if self.on_first_commit:
             self.on_first_commit()
@@ -340,6 +359,11 @@ class _Writer:
             self.w.cancel()
         except Exception:  # noqa: BLE001 - already failing; keep the first error
             pass
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        analysis.recording = None
 
 
 def _load_manifest(gen: Path) -> dict:

@@ -9,17 +9,19 @@ hit that lists where else it appeared.
 
 Highlights are character spans into the stored paragraph, found by analysing it again, so the
 surface words that matched (``COOPERACIÓN``, ``norcoreanos``) are marked whatever their
-accents or number. Prefix (``cooperaci*``) and fuzzy (``Pyongyng~``) words match the folded,
-unstemmed ``words`` field, because stemming a fragment or a typo makes it match nothing.
+accents or number. Prefix (``cooperaci*``) and fuzzy (``Pyongyng~``) words are expanded through
+the vocabulary of indexed words (vocabulary.py) into the stems they stand for, because stemming
+a fragment or a typo makes it match nothing.
 """
 
 from __future__ import annotations
 
 import calendar
+import functools
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from whoosh import query as Q
 from whoosh import scoring
@@ -28,6 +30,7 @@ from whoosh.searching import Searcher
 
 from .analysis import WORD_RE, fold, term
 from .ranking import rerank
+from .vocabulary import Vocabulary
 from .errors import QueryError
 
 TEXT_FIELDS = ("title", "text")
@@ -93,8 +96,12 @@ class _StarPlugin(plugins.WildcardPlugin):
     expr = r"(?P<text>\*)"
 
 
+WORDS = "words"   # pseudo-field of prefix/fuzzy words until the vocabulary expands them
+
+
 class _WordsFieldPlugin(plugins.Plugin):
-    """Send prefix, wildcard and fuzzy words to the folded, unstemmed ``words`` field."""
+    """Mark prefix, wildcard and fuzzy words (pseudo-field ``words``): the parser leaves
+    their text as typed, and :func:`_expand_words` replaces them with indexed stems."""
 
     def filters(self, parser):
         return [(self._redirect, 105)]   # after fields are read, before the multifield split
@@ -107,7 +114,7 @@ class _WordsFieldPlugin(plugins.Plugin):
                                    plugins.PrefixPlugin.PrefixNode,
                                    plugins.FuzzyTermPlugin.FuzzyTermNode)) \
                     and node.fieldname in (None, "title", "text"):
-                node.set_fieldname("words", override=True)
+                node.set_fieldname(WORDS, override=True)
         return group
 
 
@@ -170,27 +177,60 @@ def words_only(text: str) -> str:
 
 @dataclass
 class ParsedQuery:
-    """A query ready to run: all words required, or any word enough; and the plain words
-    (as text-field terms, in the order typed) that the proximity bonus looks at."""
+    """A query ready to run: all words required, or any word enough; the plain words (as
+    text-field terms, in the order typed) that the proximity bonus looks at; and the indexed
+    words that prefix and fuzzy words expanded to (to highlight them)."""
 
     text: str
     q_all: Q.Query
     q_any: Q.Query
     words: list[str]
+    expanded: set[str] = field(default_factory=set)
 
 
-def parse(schema, text: str, syntax: bool = True) -> ParsedQuery:
-    """Parse a user query (``syntax=False``: plain words)."""
+def parse(searcher: Searcher, text: str, syntax: bool = True,
+          vocabulary: Callable[[], Vocabulary] | None = None) -> ParsedQuery:
+    """Parse a user query (``syntax=False``: plain words). ``vocabulary`` (loaded only if the
+    query has prefix or fuzzy words) expands those; ``fuente:`` words match outlet names."""
     if not syntax:
         text = words_only(text)
     check_syntax(text)
-    q_any = _required_first(_parser(schema, OrGroup).parse(text))
-    q_all = _parser(schema, AndGroup).parse(text)
-    if not any(True for _ in positive_terms(q_any)):
+    expanded: set[str] = set()
+    rewrite = functools.partial(_rewrite, searcher=searcher, vocabulary=vocabulary,
+                                expanded=expanded)
+    q_any = _required_first(rewrite(_parser(searcher.schema, OrGroup).parse(text)))
+    q_all = rewrite(_parser(searcher.schema, AndGroup).parse(text))
+    if not any(True for _ in positive_terms(q_any)) and not expanded:
         raise QueryError(f"nothing to search for in query (only stopwords?): {text}")
     top = q_any.subqueries[0] if isinstance(q_any, Q.And) else q_any
     words = [t for f, t in _top_level_terms(top) if f == "text"]
-    return ParsedQuery(text, q_all, q_any, words)
+    return ParsedQuery(text, q_all, q_any, words, expanded)
+
+
+def _rewrite(q: Q.Query, searcher: Searcher, vocabulary, expanded: set[str]) -> Q.Query:
+    """Expand prefix/fuzzy words through the vocabulary and outlet words to outlet names."""
+    if isinstance(q, (Q.PatternQuery, Q.FuzzyTerm)) and q.fieldname == WORDS:
+        vocab = vocabulary() if vocabulary else Vocabulary()
+        folded = fold(q.text)
+        if isinstance(q, Q.FuzzyTerm):
+            found = vocab.near(folded, q.maxdist, q.prefixlength) + \
+                ([folded] if folded in vocab else [])
+        else:
+            found = vocab.matching(folded + ("*" if isinstance(q, Q.Prefix) else ""))
+        expanded.update(found)
+        stems = sorted({t for t in (term(w) for w in found) if t})
+        return Q.Or([Q.Term(f, s, boost=TITLE_BOOST if f == "title" else 1.0)
+                     for s in stems for f in TEXT_FIELDS]) if stems else Q.NullQuery
+    if isinstance(q, (Q.Term, Q.Phrase)) and q.fieldname == "source":
+        wanted = " ".join(fold(w) for w in WORD_RE.findall(
+            " ".join(q.words) if isinstance(q, Q.Phrase) else q.text))
+        names = [t.decode() for t in searcher.reader().lexicon("source")]
+        hits = [n for n in names if f" {wanted} " in f" {n} "]
+        return Q.Or([Q.Term("source", n) for n in hits]) if hits else Q.NullQuery
+    if q.is_leaf():
+        return q
+    return q.apply(functools.partial(_rewrite, searcher=searcher, vocabulary=vocabulary,
+                                     expanded=expanded))
 
 
 def _required_first(q: Q.Query) -> Q.Query:
@@ -270,7 +310,7 @@ def make_filter(since: str | None = None, until: str | None = None,
             raise QueryError(f"--since {since} is after --until {until}")
         parts.append(Q.DateRange("date", start, stop))
     if sources:
-        parts.append(Q.Or([Q.Term("source_id", fold(" ".join(s.split()))) for s in sources]))
+        parts.append(Q.Or([Q.Term("source", fold(" ".join(s.split()))) for s in sources]))
     return Q.And(parts) if len(parts) > 1 else (parts[0] if parts else None)
 
 
@@ -279,7 +319,7 @@ def make_filter(since: str | None = None, until: str | None = None,
 def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = None,
            until: str | None = None, sources: Sequence[str] = (), sort: str = "relevance",
            group: bool = True, dedup: bool = True, syntax: bool = True,
-           more: int = 0) -> Results:
+           more: int = 0, vocabulary: Callable[[], Vocabulary] | None = None) -> Results:
     """The best ``limit`` hits for a query: all-words matches first, grouped by article
     (``group``), near-identical paragraphs folded together (``dedup``).
 
@@ -291,7 +331,7 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
         raise QueryError("--limit must be at least 1")
     if sort not in ("relevance", "date"):
         raise QueryError(f"unknown sort '{sort}' (relevance or date)")
-    parsed = parse(searcher.schema, text, syntax)
+    parsed = parse(searcher, text, syntax, vocabulary)
     flt = make_filter(since, until, sources)
     want = limit * 2 + 5 if dedup else limit          # dedup may fold some candidates away
     tiers = [parsed.q_all, parsed.q_any]
@@ -307,11 +347,12 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
         ranked = [(docnum, None) for docnum, _ in ranked]
     else:
         ranked = _relevance(searcher, parsed, want, flt, group)
-    hits = _hits(searcher, ranked, _expand(searcher, parsed.q_any), dedup, limit)
+    marked = _marked_terms(parsed)
+    hits = _hits(searcher, ranked, marked, dedup, limit)
     if group and hits:
-        _attach_others(searcher, parsed.q_any, hits, more, _expand(searcher, parsed.q_any))
-    if len(hits) < min(3, limit) or _has_unknown_word(searcher, parsed):
-        hits.suggestion = suggest(searcher, parsed.text, rare=0 if hits else 2)
+        _attach_others(searcher, parsed.q_any, hits, more, marked)
+    if vocabulary and (len(hits) < min(3, limit) or _has_unknown_word(searcher, parsed)):
+        hits.suggestion = suggest(searcher, vocabulary(), parsed.text, rare=0 if hits else 2)
     return hits
 
 
@@ -329,7 +370,7 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
     q = Q.Or([Q.Term("text", t, boost=w) for t, w in keys])
     ranked = _ranked(searcher, [q], limit * 2 + 5, {"mask": Q.Term("article_id", article_id)},
                      group=True)
-    expanded = {"title": {t for t, _ in keys}, "text": {t for t, _ in keys}, "words": set()}
+    expanded = {"title": {t for t, _ in keys}, "text": {t for t, _ in keys}, WORDS: set()}
     return _hits(searcher, ranked, expanded, True, limit)
 
 
@@ -411,10 +452,10 @@ def _hit(searcher: Searcher, docnum: int, score: float | None,
          expanded: dict[str, set[str]]) -> Hit:
     d = searcher.stored_fields(docnum)
     return Hit(rank=0, score=score, article_id=d["article_id"], title=d["title"],
-               date=d.get("date_iso"), source=d.get("source"), url=d.get("url"),
+               date=d.get("date_iso"), source=d.get("source_name"), url=d.get("url"),
                paragraph=d["paragraph"], text=d["text"], n_paragraphs=d.get("n_paragraphs", 0),
-               highlights=spans(d["text"], expanded["text"], expanded["words"]),
-               title_highlights=spans(d["title"], expanded["title"], expanded["words"]),
+               highlights=spans(d["text"], expanded["text"], expanded[WORDS]),
+               title_highlights=spans(d["title"], expanded["title"], expanded[WORDS]),
                docnum=docnum)
 
 
@@ -434,22 +475,14 @@ def _attach_others(searcher: Searcher, q: Q.Query, hits: list[Hit], more: int,
                             key=lambda h: h.paragraph)
 
 
-def _expand(searcher: Searcher, q: Q.Query) -> dict[str, set[str]]:
-    """The index terms a query's positive words match, per field (prefix/fuzzy expanded)."""
-    out: dict[str, set[str]] = {"title": set(), "text": set(), "words": set()}
-    reader = searcher.reader()
-    for fieldname, item in positive_terms(q):
-        if fieldname not in out:
-            continue
-        if isinstance(item, str):
+def _marked_terms(parsed: ParsedQuery) -> dict[str, set[str]]:
+    """What to highlight: the stems of the query's positive words per field, and the
+    indexed words its prefix and fuzzy words expanded to."""
+    out: dict[str, set[str]] = {"title": set(), "text": set(), WORDS: set(parsed.expanded)}
+    for fieldname, item in positive_terms(parsed.q_any):
+        if fieldname in out and isinstance(item, str):
             out[fieldname].add(item)
-        else:
-            out[fieldname].update(_decode(t) for t in item._btexts(reader))
     return out
-
-
-def _decode(t) -> str:
-    return t.decode("utf-8") if isinstance(t, bytes) else t
 
 
 def spans(text: str, stems: set[str], words: set[str] = frozenset()) -> list[tuple[int, int]]:
@@ -504,42 +537,42 @@ def _plain_words(text: str) -> Iterable[re.Match]:
 
 
 def _has_unknown_word(searcher: Searcher, parsed: ParsedQuery) -> bool:
+    """Whether a word of the query is in no paragraph (checked on the index, so the
+    vocabulary is loaded only when there is something to correct)."""
     reader = searcher.reader()
     for m in _plain_words(parsed.text):
-        folded = term(m.group(), stem=False)
-        if folded and reader.doc_frequency("words", folded) == 0:
+        stem = term(m.group())
+        if stem and reader.doc_frequency("text", stem) == 0 and \
+                reader.doc_frequency("title", stem) == 0:
             return True
     return False
 
 
-def suggest(searcher: Searcher, text: str, rare: int = 0) -> str | None:
+def suggest(searcher: Searcher, vocabulary: Vocabulary, text: str, rare: int = 0
+            ) -> str | None:
     """The query with each unknown word (or, with ``rare``, each word in at most that many
     paragraphs) replaced by the most frequent indexed word one edit away — two for words of
-    six letters or more — spelled with the accents it has in the text (``coperacion`` →
-    ``cooperación``); None when nothing would change."""
+    six letters or more — spelled with its accents (``coperacion`` → ``cooperación``);
+    None when nothing would change."""
     reader = searcher.reader()
     changed = False
     out = []
     last = 0
     for m in _plain_words(text):
         w = m.group()
-        folded = term(w, stem=False)
+        folded, stem = term(w, stem=False), term(w)
         replacement = w
-        df = reader.doc_frequency("words", folded) if folded else rare + 1
-        if df <= rare:
-            best, best_df = None, max(df * 10, 2)
+        if folded and stem and reader.doc_frequency("text", stem) <= rare:
+            floor = max(vocabulary.counts.get(folded, 0) * 10, 2)
             for maxdist, prefix in ((1, 1), (2, 2)):
                 if maxdist == 2 and len(folded) < 6:
                     break
-                for cand in reader.terms_within("words", folded, maxdist, prefix=prefix):
-                    cdf = reader.doc_frequency("words", cand)
-                    if cand != folded and cdf > best_df:
-                        best, best_df = cand, cdf
-                if best:
+                better = [c for c in vocabulary.near(folded, maxdist, prefix)
+                          if vocabulary.counts[c] > floor]
+                if better:
+                    replacement = _same_case(w, vocabulary.spell(better[0]))
+                    changed = True
                     break
-            if best:
-                replacement = _same_case(w, _surface(searcher, best) or best)
-                changed = True
         out += [text[last:m.start()], replacement]
         last = m.end()
     out.append(text[last:])
@@ -553,22 +586,13 @@ def _same_case(typed: str, word: str) -> str:
     return word[:1].upper() + word[1:] if typed[:1].isupper() else word
 
 
-def _surface(searcher: Searcher, folded: str) -> str | None:
-    """How a folded word is written in the text (lowercase, with its accents)."""
-    for hit in searcher.search(Q.Term("words", folded), limit=3):
-        for field_name in ("text", "title"):
-            for m in WORD_RE.finditer(hit.get(field_name) or ""):
-                if term(m.group(), stem=False) == folded:
-                    return m.group().lower()
-    return None
-
-
 # -- explaining ------------------------------------------------------------------------------
 
-def explain(schema, text: str, syntax: bool = True, since: str | None = None,
-            until: str | None = None, sources: Sequence[str] = ()) -> str:
+def explain(searcher: Searcher, text: str, syntax: bool = True, since: str | None = None,
+            until: str | None = None, sources: Sequence[str] = (),
+            vocabulary: Callable[[], Vocabulary] | None = None) -> str:
     """How a query is parsed and which index terms each word becomes, for ``--explain``."""
-    parsed = parse(schema, text, syntax)
+    parsed = parse(searcher, text, syntax, vocabulary)
     lines = [f"query:      {parsed.text}"]
     words = []
     for w in WORD_RE.findall(parsed.text):
@@ -580,6 +604,9 @@ def explain(schema, text: str, syntax: bool = True, since: str | None = None,
     lines.append(f"all words:  {parsed.q_all}")
     if parsed.q_any != parsed.q_all:
         lines.append(f"then any:   {parsed.q_any}")
+    if parsed.expanded:
+        lines.append(f"expanded:   {', '.join(sorted(parsed.expanded)[:30])}"
+                     + (" …" if len(parsed.expanded) > 30 else ""))
     if len(parsed.words) > 1:
         pairs = ", ".join(f"{a}+{b}" for a, b in zip(parsed.words, parsed.words[1:]))
         lines.append(f"proximity:  {pairs} (bonus when near each other in the paragraph)")

@@ -47,7 +47,7 @@ def containing(*words) -> set[int]:
     ("Kursk NOT liberacion", containing("Kursk") - containing("liberación")),
     ("Alaska OR Kursk", containing("Alaska") | containing("Kursk")),
     ("(Alaska OR Kursk) AND Trump", (containing("Alaska") | containing("Kursk")) & containing("Trump")),
-    ("cooperaci*", {i for i, p in enumerate(SEED.paragraphs) if "cooperaci" in p.lower()}),
+    ("aliad*", containing("aliad")),
     ("norcor*", containing("norcorean")),
     ("Pyongyng~", containing("Pyongyang")),
 ])
