@@ -37,7 +37,8 @@ from .errors import QueryError
 
 TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 1.5
-CANDIDATES = 100           # BM25F hits re-ranked with the proximity bonus
+CANDIDATES = 50            # all-words BM25F hits re-ranked with the proximity bonus
+DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
 WEIGHTING = scoring.BM25F(B=0.75, K1=1.2)
@@ -340,6 +341,14 @@ def filter_docs(searcher: Searcher, since: str | None = None, until: str | None 
     return docs
 
 
+def _article_column(searcher: Searcher):
+    """docnum → article id, cached on the searcher (opening the column reads its offsets)."""
+    column = getattr(searcher, "_searchnews_articles", None)
+    if column is None:
+        column = searcher._searchnews_articles = searcher.reader().column_reader("article_id")
+    return column
+
+
 def _date_order(searcher: Searcher) -> tuple[list[int], list[int]]:
     """(dates, docnums) of the dated documents sorted by date, cached on the searcher (a
     refreshed searcher after a commit is a new object, so the cache never goes stale)."""
@@ -374,7 +383,7 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
         raise QueryError(f"unknown sort '{sort}' (relevance or date)")
     parsed = parse(searcher, text, syntax, vocabulary)
     flt = filter_docs(searcher, since, until, sources)
-    want = limit * 2 + 5 if dedup else limit          # dedup may fold some candidates away
+    want = limit + DEDUP_SPARE if dedup else limit    # dedup may fold some candidates away
     tiers = [parsed.q_all, parsed.q_any]
     if sort == "date":
         # newest first, then the undated (in relevance order); scores mean nothing here
@@ -422,17 +431,18 @@ def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: Q.Query 
     """(docnum, score) best first: paragraphs with every query word, then those with some,
     each tier's BM25F candidates re-ranked with the proximity bonus; with ``group`` the
     best paragraph per article. The any-word tier runs only when the first falls short."""
-    article_of = searcher.reader().column_reader("article_id") if group else None
+    article_of = _article_column(searcher) if group else None
     tiers = [parsed.q_all] + ([parsed.q_any] if parsed.q_any != parsed.q_all else [])
-    # re-ranking needs a pool deeper than the page; a single word needs no re-ranking
-    depth = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2)
+    # re-ranking needs a pool deeper than the page; a single word needs no re-ranking; the
+    # partial matches of the second tier only fill the page
+    depth, fill = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2), want * 2
     while True:
         ranked: list[tuple[int, float]] = []
         taken: set[int] = set()
         seen: set = set()
         exhausted = True
-        for tier in tiers:
-            results = searcher.search(tier, limit=depth, filter=flt)
+        for i, tier in enumerate(tiers):
+            results = searcher.search(tier, limit=depth if i == 0 else fill, filter=flt)
             exhausted = exhausted and results.scored_length() < depth
             pool = {h.docnum: h.score for h in results if h.docnum not in taken}
             taken.update(pool)
@@ -449,7 +459,7 @@ def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: Q.Query 
         # one article may fill many places: look deeper until enough articles are found
         if exhausted:
             return ranked
-        depth *= 4
+        depth, fill = depth * 4, fill * 4
 
 
 def _ranked(searcher: Searcher, tiers: list[Q.Query], want: int, options: dict, group: bool,
@@ -460,7 +470,7 @@ def _ranked(searcher: Searcher, tiers: list[Q.Query], want: int, options: dict, 
     ranked: list[tuple[int, float]] = []
     seen_docs: set[int] = set()
     seen_articles: set[str] = set()
-    article_of = searcher.reader().column_reader("article_id") if group else None
+    article_of = _article_column(searcher) if group else None
     for i, q in enumerate(tiers):
         if i and (tiers[i] == tiers[i - 1] or (first_tier_only and ranked)):
             continue
@@ -512,8 +522,10 @@ def _attach_others(searcher: Searcher, q: Q.Query, hits: list[Hit], more: int,
                    expanded: dict[str, set[str]]) -> None:
     """Count each hit's matching paragraphs in its article and, when ``more``, attach the
     best others — one search over the shown articles' paragraphs (unscored if only counting)."""
-    flt = Q.Or([Q.Term("article_id", aid) for aid in {h.article_id for h in hits}])
-    article_of = searcher.reader().column_reader("article_id")
+    reader = searcher.reader()
+    flt = {d for aid in {h.article_id for h in hits}
+           for d in reader.postings("article_id", aid).all_ids()}
+    article_of = _article_column(searcher)
     by_article: dict[str, list[tuple[int, float | None]]] = {}
     for r in searcher.search(q, filter=flt, limit=None, scored=more > 0):
         aid = article_of[r.docnum]
