@@ -117,6 +117,33 @@ def terms(text: str, stem: bool = True) -> list[str]:
     return out
 
 
+_QUICK_FOLD = str.maketrans("áéíóúüñàèìòùâêîôûäëïö", "aeiouunaeiouaeiouaeio")
+
+
+def scan(text: str, stems: set[str]) -> Iterator[tuple[re.Match, int, str | None]]:
+    """Each word of ``text`` with its position (as the index counts: stopwords skipped) and
+    its term if that term is one of ``stems`` (else None).
+
+    Stemming every word of a paragraph just to find a few is what makes a cold process slow;
+    a stem keeps the first two letters of its folded word, so only words starting like one
+    of ``stems`` are stemmed.
+    """
+    heads = {s[:2] for s in stems}
+    pos = 0
+    for m in WORD_RE.finditer(text):
+        quick = m.group().lower().translate(_QUICK_FOLD)
+        if quick in STOPWORDS:
+            continue
+        found = None
+        if quick[:2] in heads or not quick.isascii():
+            t = term(m.group())
+            if t is None:
+                continue
+            found = t if t in stems else None
+        yield m, pos, found
+        pos += 1
+
+
 class SpanishTokenizer(Tokenizer):
     """A Whoosh tokenizer that does the whole analysis in one compiled pass.
 

@@ -1,15 +1,21 @@
-"""Re-ranking BM25F candidates with a proximity bonus.
+"""Re-ranking BM25F candidates: proximity, exact spelling, coordination.
 
 Whoosh scores each paragraph by BM25F over its words and its article's title. For queries of
-several words, a paragraph where the words stand together ("cooperación estratégica") is more
-surely about the query than one where they are scattered. Computing that inside Whoosh
-(phrase clauses with slop) means span matching on every candidate, which costs tens of
-milliseconds per query; here the best CANDIDATES paragraphs are re-read and the bonus added.
+several words three signals from the paragraph's text improve on that, each measured with
+``searchnews eval`` on squad-es (see the README's "How ranking works"):
 
-For each pair of query words adjacent in the query, the bonus counts the places where they
-stand within PROXIMITY_WINDOW words of each other in the paragraph, saturates that count like
-BM25 does term frequency (tf / (tf + K1)), and weighs it by the pair's mean IDF, so a pair of
-rare words near each other counts for as much as a rare word does.
+* **proximity** — for each pair of query words adjacent in the query, the places where they
+  stand within PROXIMITY_WINDOW words of each other, saturated like BM25 term frequency
+  (tf / (tf + K1)) and weighed by the pair's mean IDF: "cooperación estratégica" together
+  says more than both words far apart;
+* **exact spelling** — a query word found as typed (after folding), not only through its
+  stem, adds EXACT_WEIGHT times its IDF: "ganó" for "ganó" rather than for "ganar";
+* **coordination** — the score is multiplied by the share of the query's total IDF that the
+  paragraph (with its title) covers, so that a paragraph with the rare words of a long
+  question beats one that repeats a single word.
+
+Computing these inside Whoosh (phrase clauses with slop) means span matching on every
+candidate; here the best candidates are re-read once and re-scored.
 """
 
 from __future__ import annotations
@@ -19,44 +25,54 @@ from typing import Mapping
 
 from whoosh.searching import Searcher
 
-from .analysis import WORD_RE, term
+from .analysis import fold, scan, terms
 
 PROXIMITY_WINDOW = 3       # words apart, either order, that count as "together"
 PROXIMITY_WEIGHT = 1.0     # the bonus of one saturated pair, in units of its IDF
 K1 = 1.2
+COORDINATION = 1.0         # exponent of the share of query IDF a paragraph covers
+EXACT_WEIGHT = 0.5         # bonus, in IDF units, for a query word spelled as in the query
 
 
-def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str]
-           ) -> list[tuple[int, float]]:
-    """(docnum, BM25F + proximity bonus) for every candidate, unsorted."""
+def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str],
+           surfaces: frozenset[str] = frozenset()) -> list[tuple[int, float]]:
+    """(docnum, score) for every candidate, unsorted: BM25F plus the proximity bonus, plus
+    the exact-spelling bonus, times the share of the query's IDF the paragraph covers."""
     pairs = [(a, b) for a, b in zip(words, words[1:]) if a != b]
-    if not pairs or PROXIMITY_WEIGHT == 0:
+    if not pairs:
         return list(pool.items())
-    wanted = {w for pair in pairs for w in pair}
+    wanted = set(words)
     idf = {w: searcher.idf("text", w) for w in wanted}
+    total = sum(idf.values()) or 1.0
     out = []
     for docnum, score in pool.items():
-        positions = term_positions(searcher.stored_fields(docnum)["text"], wanted)
+        fields = searcher.stored_fields(docnum)
+        positions: dict[str, list[int]] = {}
+        exact: set[str] = set()
+        for m, pos, t in scan(fields["text"], wanted):
+            if t is not None:
+                positions.setdefault(t, []).append(pos)
+                if EXACT_WEIGHT and fold(m.group()) in surfaces:
+                    exact.add(t)
         bonus = 0.0
         for a, b in pairs:
             tf = near(positions.get(a, ()), positions.get(b, ()), PROXIMITY_WINDOW)
             if tf:
                 bonus += tf / (tf + K1) * (idf[a] + idf[b]) / 2
-        out.append((docnum, score + PROXIMITY_WEIGHT * bonus))
+        score += PROXIMITY_WEIGHT * bonus + EXACT_WEIGHT * sum(idf[t] for t in exact)
+        if COORDINATION:
+            present = set(positions) | (wanted & set(terms(fields["title"])))
+            score *= (sum(idf[w] for w in present) / total) ** COORDINATION
+        out.append((docnum, score))
     return out
 
 
 def term_positions(text: str, wanted: set[str]) -> dict[str, list[int]]:
     """Positions (counted over non-stopwords, as the index counts them) of wanted terms."""
     out: dict[str, list[int]] = {}
-    pos = 0
-    for m in WORD_RE.finditer(text):
-        t = term(m.group())
-        if t is None:
-            continue
-        if t in wanted:
+    for _, pos, t in scan(text, wanted):
+        if t is not None:
             out.setdefault(t, []).append(pos)
-        pos += 1
     return out
 
 

@@ -30,7 +30,7 @@ from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, plugins, syntax
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
-from .analysis import WORD_RE, fold, term
+from .analysis import WORD_RE, fold, scan, term
 from .ranking import rerank
 from .vocabulary import Vocabulary
 from .errors import QueryError
@@ -38,6 +38,7 @@ from .errors import QueryError
 TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 1.5
 CANDIDATES = 50            # all-words BM25F hits re-ranked with the proximity bonus
+NO_TIERS = 0
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
@@ -189,6 +190,7 @@ class ParsedQuery:
     q_any: Q.Query
     words: list[str]
     expanded: set[str] = field(default_factory=set)
+    surfaces: frozenset[str] = frozenset()     # the query's plain words, folded
 
 
 def parse(searcher: Searcher, text: str, syntax: bool = True,
@@ -207,7 +209,8 @@ def parse(searcher: Searcher, text: str, syntax: bool = True,
         raise QueryError(f"nothing to search for in query (only stopwords?): {text}")
     top = q_any.subqueries[0] if isinstance(q_any, Q.And) else q_any
     words = [t for f, t in _top_level_terms(top) if f == "text"]
-    return ParsedQuery(text, q_all, q_any, words, expanded)
+    surfaces = frozenset(fold(m.group()) for m in _plain_words(text))
+    return ParsedQuery(text, q_all, q_any, words, expanded, surfaces)
 
 
 def _rewrite(q: Q.Query, searcher: Searcher, vocabulary, expanded: set[str]) -> Q.Query:
@@ -433,6 +436,8 @@ def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: Q.Query 
     best paragraph per article. The any-word tier runs only when the first falls short."""
     article_of = _article_column(searcher) if group else None
     tiers = [parsed.q_all] + ([parsed.q_any] if parsed.q_any != parsed.q_all else [])
+    if NO_TIERS:
+        tiers = [parsed.q_any]
     # re-ranking needs a pool deeper than the page; a single word needs no re-ranking; the
     # partial matches of the second tier only fill the page
     depth, fill = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2), want * 2
@@ -446,7 +451,7 @@ def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: Q.Query 
             exhausted = exhausted and results.scored_length() < depth
             pool = {h.docnum: h.score for h in results if h.docnum not in taken}
             taken.update(pool)
-            for docnum, score in sorted(rerank(searcher, pool, parsed.words),
+            for docnum, score in sorted(rerank(searcher, pool, parsed.words, parsed.surfaces),
                                         key=lambda ds: -ds[1]):
                 if article_of is not None:
                     aid = article_of[docnum]
@@ -521,21 +526,25 @@ def _hit(searcher: Searcher, docnum: int, score: float | None,
 def _attach_others(searcher: Searcher, q: Q.Query, hits: list[Hit], more: int,
                    expanded: dict[str, set[str]]) -> None:
     """Count each hit's matching paragraphs in its article and, when ``more``, attach the
-    best others — one search over the shown articles' paragraphs (unscored if only counting)."""
+    best others. The query's matcher skips straight to the shown articles' paragraphs
+    instead of running over every paragraph it matches."""
     reader = searcher.reader()
-    flt = {d for aid in {h.article_id for h in hits}
-           for d in reader.postings("article_id", aid).all_ids()}
-    article_of = _article_column(searcher)
-    by_article: dict[str, list[tuple[int, float | None]]] = {}
-    for r in searcher.search(q, filter=flt, limit=None, scored=more > 0):
-        aid = article_of[r.docnum]
-        by_article.setdefault(aid.decode() if isinstance(aid, bytes) else aid, []).append(
-            (r.docnum, r.score))
+    docs = sorted((d, aid) for aid in {h.article_id for h in hits}
+                  for d in reader.postings("article_id", aid).all_ids())
+    matcher = q.matcher(searcher, searcher.context() if more else searcher.boolean_context())
+    by_article: dict[str, list[tuple[float, int]]] = {}
+    for docnum, aid in docs:
+        if matcher.is_active() and matcher.id() < docnum:
+            matcher.skip_to(docnum)
+        if not matcher.is_active():
+            break
+        if matcher.id() == docnum:
+            by_article.setdefault(aid, []).append((matcher.score() if more else 0.0, docnum))
     for hit in hits:
-        found = by_article.get(hit.article_id, [])
+        found = sorted(by_article.get(hit.article_id, []), reverse=True)
         hit.matches = max(1, len(found))
-        others = [(d, sc) for d, sc in found if d != hit.docnum][:more]
-        hit.others = sorted((_hit(searcher, d, sc, expanded) for d, sc in others),
+        others = [(sc, d) for sc, d in found if d != hit.docnum][:more]
+        hit.others = sorted((_hit(searcher, d, sc, expanded) for sc, d in others),
                             key=lambda h: h.paragraph)
 
 
@@ -554,10 +563,12 @@ def spans(text: str, stems: set[str], words: set[str] = frozenset()) -> list[tup
     folded form is in ``words``."""
     if not stems and not words:
         return []
+    if not words:
+        return [(m.start(), m.end()) for m, _, t in scan(text, stems) if t is not None]
     out = []
     for m in WORD_RE.finditer(text):
         w = m.group()
-        if (stems and term(w) in stems) or (words and term(w, stem=False) in words):
+        if (stems and term(w) in stems) or term(w, stem=False) in words:
             out.append((m.start(), m.end()))
     return out
 
