@@ -206,21 +206,27 @@ def query_cmd(query: str | None, index_dir: Path | None, engine: str | None, lim
         fail("explain:\n" + ix.explain(query, syntax=not words, since=since, until=until,
                                         sources=sources))
     hits = ix.search(query, more=0 if as_json else 2, **options)
+    print_hits(hits, as_json, color, f"no paragraph matches: {query}")
+    if hits.suggestion:
+        if as_json:
+            click.echo(json.dumps({"did_you_mean": hits.suggestion, "query": query},
+                                  ensure_ascii=False))
+        else:
+            fail(f"did you mean: {hits.suggestion}")
+    sys.exit(0 if hits else 1)
+
+
+def print_hits(hits: list, as_json: bool, color: str, nothing: str) -> None:
+    """Hits as JSON lines, or as text (with ``nothing`` on stderr when there are none)."""
     if as_json:
         for h in hits:
             click.echo(hit_json(h))
-        if hits.suggestion:
-            click.echo(json.dumps({"did_you_mean": hits.suggestion, "query": query},
-                                  ensure_ascii=False))
+        return
+    colored = use_color(color)
+    if hits:
+        click.echo("\n\n".join(render_hit(h, colored) for h in hits), color=colored)
     else:
-        colored = use_color(color)
-        if hits:
-            click.echo("\n\n".join(render_hit(h, colored) for h in hits), color=colored)
-        else:
-            fail(f"no paragraph matches: {query}")
-        if hits.suggestion:
-            fail(f"did you mean: {hits.suggestion}")
-    sys.exit(0 if hits else 1)
+        fail(nothing)
 
 
 def run_batch(ix: Index, lines, options: dict) -> int:
@@ -292,15 +298,7 @@ def similar_cmd(article_id: str, index_dir: Path | None, engine: str | None, lim
                 as_json: bool, color: str) -> None:
     """Articles related to one article (more like this), with snippets."""
     hits = _open_default(index_dir, engine).similar(article_id, limit=limit)
-    if as_json:
-        for h in hits:
-            click.echo(hit_json(h))
-    else:
-        colored = use_color(color)
-        if hits:
-            click.echo("\n\n".join(render_hit(h, colored) for h in hits), color=colored)
-        else:
-            fail(f"nothing similar to {article_id}")
+    print_hits(hits, as_json, color, f"nothing similar to {article_id}")
     sys.exit(0 if hits else 1)
 
 
