@@ -318,3 +318,7 @@ def stats_cmd(index_dir: Path | None, engine: str | None, as_json: bool) -> None
 from .evaluate import eval_cmd  # noqa: E402  (evaluate imports cli's error handler lazily)
 
 main.add_command(eval_cmd)
+
+from .sphinxconf import sphinx_cmd  # noqa: E402  (the Sphinx cluster's configs and processes)
+
+main.add_command(sphinx_cmd)

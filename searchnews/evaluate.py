@@ -163,19 +163,20 @@ def build_index(ix: Index, docs: Path, titles: bool) -> None:
 def eval_index(docs: Path | None, index_dir: Path | None, titles: bool) -> Iterator[Index]:
     """The index to evaluate: ``index_dir`` as it is if it holds one, else one built from
     ``docs`` (into ``index_dir``, kept for the next run, or into a temporary folder)."""
-    if index_dir is not None and Index(index_dir).exists:
-        yield Index(index_dir)
-        return
-    if docs is None:
-        raise SearchnewsError("nothing to evaluate: give --docs FILE (or an existing --index)")
-    if index_dir is not None:
-        build_index(Index(index_dir), docs, titles)
-        yield Index(index_dir)
-        return
     with tempfile.TemporaryDirectory(prefix="searchnews-eval-index-") as tmp:
-        ix = Index(Path(tmp) / "index")
-        build_index(ix, docs, titles)
-        yield ix
+        ix = Index(index_dir if index_dir is not None else Path(tmp) / "index")
+        if ix.exists:
+            if docs is not None:
+                click.echo(f"searchnews: evaluating {ix.path}/ as it is (--docs not read)",
+                           err=True)
+        elif docs is None:
+            raise SearchnewsError("nothing to evaluate: give --docs FILE (or an existing --index)")
+        else:
+            build_index(ix, docs, titles)
+        try:
+            yield ix
+        finally:
+            ix.close()
 
 
 # -- running -------------------------------------------------------------------------------

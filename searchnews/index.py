@@ -16,15 +16,13 @@ replaces their articles, which is idempotent.
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import fcntl
 import json
 import os
 import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Counter, Iterable, Iterator
+from typing import Callable, Counter, Iterable
 
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
@@ -33,8 +31,8 @@ from . import analysis
 from .analysis import analyzer, fold
 from .vocabulary import Vocabulary
 from .articles import Article
-from .errors import IndexLockedError, IndexMissingError, SearchnewsError
-from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of
+from .errors import IndexMissingError, SearchnewsError
+from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, write_lock
 
 DEFAULT_WAIT = 30.0          # seconds a second writer waits for the first
 # Paragraphs between commits, so that progress survives a crash (tests set it lower).
@@ -203,7 +201,7 @@ class Index:
         files, roots = collect_files(paths, report)
         if on_total:
             on_total(sum(size_of(f) for f, _ in files))
-        with self._write_lock(wait):
+        with write_lock(self.path / "LOCK", wait, f"{self.path}/"):
             self._update(files, roots, rebuild, report, progress)
         report.elapsed = time.monotonic() - started
         return report
@@ -232,34 +230,6 @@ class Index:
         if rebuild:
             _atomic_write(self.path / "CURRENT", gen.name + "\n")
             self._remove_stale_generations()
-
-    @contextmanager
-    def _write_lock(self, wait: float) -> Iterator[None]:
-        """One writer at a time; a second one waits up to ``wait`` seconds, then gives up."""
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise SearchnewsError(f"{self.path}/: cannot write the index: "
-                                  f"{exc.strerror or exc}") from None
-        deadline = time.monotonic() + wait
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise IndexLockedError(
-                            f"{self.path}/ is being written by another 'searchnews index' "
-                            f"(waited {wait:g}s); try again later or pass a longer --wait"
-                        ) from None
-                    time.sleep(0.1)
-            yield
-        finally:
-            os.close(fd)   # releases the lock, also if the process dies
 
     def _new_generation(self) -> Path:
         numbers = [int(p.name[4:]) for p in self.path.glob("gen-*") if p.name[4:].isdigit()]

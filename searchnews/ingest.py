@@ -8,14 +8,18 @@ goes so that it always describes what the writer has committed.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import os
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 from .articles import Article, find_files, iter_articles
-from .errors import ArticleError
+from .errors import ArticleError, IndexLockedError, SearchnewsError
 
 KEEP_IN_MEMORY = 32 << 20    # files up to this size are parsed once; larger ones stream twice
 
@@ -163,6 +167,35 @@ def _index_file(f: Path, root: Path | None, known: dict, owner: dict, writer: Wr
     if progress:
         progress(size - consumed, 0)
     writer.maybe_commit()
+
+
+@contextmanager
+def write_lock(path: Path, wait: float, what: str) -> Iterator[None]:
+    """One writer at a time: an flock on ``path``, waited for up to ``wait`` seconds, then a
+    clear error naming ``what`` is being written. The kernel drops it if the process dies."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise SearchnewsError(f"{what}: cannot write the index: {exc.strerror or exc}") from None
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(
+                        f"{what} is being written by another 'searchnews index' "
+                        f"(waited {wait:g}s); try again later or pass a longer --wait"
+                    ) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
 
 
 def file_sha(p: Path) -> str:

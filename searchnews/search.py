@@ -38,7 +38,6 @@ from .errors import QueryError
 TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 1.5
 CANDIDATES = 50            # all-words BM25F hits re-ranked with the proximity bonus
-NO_TIERS = 0
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
@@ -334,7 +333,7 @@ def filter_docs(searcher: Searcher, since: str | None = None, until: str | None 
         lo = bisect.bisect_left(keys, datetime_to_long(parse_day(since))) if since else 0
         hi = bisect.bisect_right(keys, datetime_to_long(parse_day(until, end=True))) \
             if until else len(keys)
-        if since and until and lo > hi:
+        if since and until and parse_day(since) > parse_day(until, end=True):
             raise QueryError(f"--since {since} is after --until {until}")
         docs = set(order[lo:hi])
     if sources:
@@ -429,32 +428,44 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
     return _hits(searcher, ranked, expanded, True, limit)
 
 
-def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: Q.Query | None,
+def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: set[int] | None,
                group: bool) -> list[tuple[int, float]]:
-    """(docnum, score) best first: paragraphs with every query word, then those with some,
-    each tier's BM25F candidates re-ranked with the proximity bonus; with ``group`` the
-    best paragraph per article. The any-word tier runs only when the first falls short."""
-    article_of = _article_column(searcher) if group else None
+    """The embedded engine's side of :func:`relevance_order`."""
+    def fetch(q: Q.Query, limit: int) -> list[tuple[int, float]]:
+        return [(h.docnum, h.score) for h in searcher.search(q, limit=limit, filter=flt)]
+
+    column = _article_column(searcher)
+    return relevance_order(parsed, fetch, column.__getitem__ if group else None,
+                           lambda pool: rerank(searcher, pool, parsed.words, parsed.surfaces),
+                           want)
+
+
+def relevance_order(parsed: ParsedQuery, fetch: Callable[[Q.Query, int], list],
+                    article_of: Callable[[int], str] | None,
+                    rescore: Callable[[dict[int, float]], list[tuple[int, float]]],
+                    want: int) -> list[tuple[int, float]]:
+    """(docnum, score) best first, whatever the engine: paragraphs with every query word,
+    then those with some, each tier's candidates (``fetch``: BM25 hits) re-scored by
+    ``rescore`` (:func:`searchnews.ranking.rerank`); with ``article_of``, only the best
+    paragraph per article. The any-word tier runs only when the first falls short."""
     tiers = [parsed.q_all] + ([parsed.q_any] if parsed.q_any != parsed.q_all else [])
-    if NO_TIERS:
-        tiers = [parsed.q_any]
     # re-ranking needs a pool deeper than the page; a single word needs no re-ranking; the
     # partial matches of the second tier only fill the page
     depth, fill = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2), want * 2
     while True:
         ranked: list[tuple[int, float]] = []
         taken: set[int] = set()
-        seen: set = set()
+        seen: set[str] = set()
         exhausted = True
         for i, tier in enumerate(tiers):
-            results = searcher.search(tier, limit=depth if i == 0 else fill, filter=flt)
-            exhausted = exhausted and results.scored_length() < depth
-            pool = {h.docnum: h.score for h in results if h.docnum not in taken}
+            size = depth if i == 0 else fill
+            rows = fetch(tier, size)
+            exhausted = exhausted and len(rows) < size
+            pool = {docnum: score for docnum, score in rows if docnum not in taken}
             taken.update(pool)
-            for docnum, score in sorted(rerank(searcher, pool, parsed.words, parsed.surfaces),
-                                        key=lambda ds: -ds[1]):
+            for docnum, score in sorted(rescore(pool), key=lambda ds: -ds[1]):
                 if article_of is not None:
-                    aid = article_of[docnum]
+                    aid = article_of(docnum)
                     if aid in seen:
                         continue
                     seen.add(aid)

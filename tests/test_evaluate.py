@@ -131,8 +131,10 @@ def test_headlines_find_their_article_in_a_body_only_index(tmp_path):
     assert not result["titles_indexed"]             # no title, nor one derived from the text
     _check_result(result, len(queries), min_mrr=0.5)
     # the index kept in --index is reused as it is, and scores the same
-    again = evaluate(Index(tmp_path / "ix"), queries)
-    assert again["accented"] == result["accented"]
+    again = _run("--docs", SAMPLE, "--headlines", path, "--index", tmp_path / "ix", "--json")
+    assert "as it is" in again.stderr
+    assert json.loads(again.stdout)["accented"] == result["accented"]
+    assert evaluate(Index(tmp_path / "ix"), queries)["accented"] == result["accented"]
 
 
 def test_headlines_refuse_an_index_with_titles(tmp_path):
