@@ -25,13 +25,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from whoosh import query as Q
-from whoosh import scoring
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, plugins, syntax
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
 from .analysis import WORD_RE, fold, scan, term
-from .ranking import rerank
+from .ranking import BM25F, rerank
 from .vocabulary import Vocabulary
 from .errors import QueryError
 
@@ -41,7 +40,7 @@ CANDIDATES = 50            # all-words BM25F hits re-ranked with the proximity b
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
-WEIGHTING = scoring.BM25F(B=0.75, K1=1.2)
+WEIGHTING = BM25F(B=0.75, K1=1.2)
 
 # What users may type before a colon (Spanish and English), and the index field it means.
 FIELD_NAMES = {"title": "title", "titulo": "title", "text": "text", "texto": "text",
