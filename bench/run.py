@@ -173,30 +173,33 @@ def _get(d: dict | None, path: tuple[str, ...]) -> float | None:
 def markdown(res: dict) -> str:
     """Results table; a searchnews/baseline ratio column when both sides ran."""
     base, sn = res["baseline"], res["searchnews"]
-    both = bool(sn) and "index" in sn
+    sides = [(name, side) for name, side in (("baseline", base), ("searchnews", sn))
+             if side and "index" in side]
+    both = len(sides) == 2
     c = res["corpus"]
     lines = [f"# Benchmark {res['size']}: {c['paragraphs']:,} paragraphs "
              f"({c['bytes'] / MIB:.0f} MiB, seed {c['seed']})", "",
              f"{res['env']['when']} · Python {res['env']['python']} · Whoosh "
              f"{res['env']['whoosh']} · {res['env']['cpus']} CPUs · load "
              f"{res['env']['loadavg']} · {res['queries']} queries × {res['repeats']} repeats", "",
-             "| metric | baseline | searchnews | ratio sn/base |" if both
-             else "| metric | baseline |",
-             "|---|---:|---:|---:|" if both else "|---|---:|"]
+             "| metric | " + " | ".join(n for n, _ in sides) + (" | ratio sn/base |" if both
+                                                                  else " |"),
+             "|---|" + "---:|" * (len(sides) + both)]
     for label, path, fmt in ROWS:
-        b, s = _get(base, path), _get(sn, path)
-        cells = [fmt.format(b) if b is not None else "—"]
+        values = [_get(side, path) for _, side in sides]
+        if all(v is None for v in values):
+            continue
+        cells = [fmt.format(v) if v is not None else "—" for v in values]
         if both:
-            cells.append(fmt.format(s) if s is not None else "—")
+            b, s = values
             cells.append(f"{s / b:.2f}" if b and s is not None else "—")
-        if b is not None or both:
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    if not both:
-        lines += ["", f"searchnews: {(sn or {}).get('skipped') or (sn or {}).get('error') or 'not run'}"]
-    lines += ["", f"Zero-hit queries (baseline): {base['search']['zero_hit_queries']}"]
-    if both:
-        lines.append(f"Zero-hit queries (searchnews): {sn['search']['zero_hit_queries']}")
-    lines.append("Baseline has no incremental re-index: its equivalent is a full rebuild.")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if sn and "index" not in sn:
+        lines += ["", f"searchnews: {sn.get('skipped') or sn.get('error') or 'not run'}"]
+    for name, side in sides:
+        lines.append(f"Zero-hit queries ({name}): {side['search']['zero_hit_queries']}")
+    if base:
+        lines.append("Baseline has no incremental re-index: its equivalent is a full rebuild.")
     return "\n".join(lines) + "\n"
 
 
@@ -213,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     group = ap.add_mutually_exclusive_group(required=True)
     group.add_argument("--size", choices=SIZES)
     group.add_argument("--quick", action="store_true", help="tiny smoke run (< 1 min)")
-    ap.add_argument("--baseline-only", action="store_true")
+    side = ap.add_mutually_exclusive_group()
+    side.add_argument("--baseline-only", action="store_true")
+    side.add_argument("--searchnews-only", action="store_true",
+                      help="skip the baseline (at 1m, where the targets are absolute)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--repeats", type=int, help="timed passes over the query mix (default 3)")
     ap.add_argument("--results-dir", type=Path, help="default bench/results (quick: data/quick)")
@@ -228,14 +234,16 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"[{prof.label}] corpus ...", file=sys.stderr)
     corpus, corpus_info = ensure_corpus(prof, args.seed)
-    print(f"[{prof.label}] baseline ...", file=sys.stderr)
-    baseline = run_baseline(corpus, workdir, prof)
+    baseline = None
+    if not args.searchnews_only:
+        print(f"[{prof.label}] baseline ...", file=sys.stderr)
+        baseline = run_baseline(corpus, workdir, prof)
     searchnews = None
     if not args.baseline_only:
         print(f"[{prof.label}] searchnews ...", file=sys.stderr)
         searchnews = run_searchnews(corpus, workdir, prof)
     res = {"size": prof.label, "corpus": {**corpus_info, "path": str(corpus)},
-           "queries": baseline["search"]["queries"], "repeats": prof.repeats,
+           "queries": (baseline or searchnews)["search"]["queries"], "repeats": prof.repeats,
            "env": environment(), "baseline": baseline, "searchnews": searchnews}
 
     results_dir.mkdir(parents=True, exist_ok=True)
