@@ -1,7 +1,7 @@
 """Ranking quality, measured: ``searchnews eval``.
 
-Every query goes through the search users get (:func:`searchnews.search.search` with
-``syntax=False``, top 10), and the ranked article ids are scored against the query's relevant
+Every query goes through the search users get (``Index.search(query, limit=10,
+syntax=False)``), and the ranked article ids are scored against the query's relevant
 ids with MRR@10, Recall@1, Recall@10 and nDCG@10 — once for the queries as written and once
 with their accents stripped (unidecode), since users often type without them.
 
@@ -34,7 +34,6 @@ from unidecode import unidecode
 from .articles import Article, iter_articles
 from .errors import QueryError, SearchnewsError
 from .index import Index
-from .search import search
 
 K = 10
 METRICS = (f"mrr@{K}", "recall@1", f"recall@{K}", f"ndcg@{K}")
@@ -181,11 +180,11 @@ def eval_index(docs: Path | None, index_dir: Path | None, titles: bool) -> Itera
 
 # -- running -------------------------------------------------------------------------------
 
-def ranked_ids(searcher, text: str) -> list[frozenset[str]] | None:
+def ranked_ids(ix: Index, text: str) -> list[frozenset[str]] | None:
     """Per top hit, in order, the article ids it stands for (its own and those of the
     duplicates folded into it); None when the query has no searchable word."""
     try:
-        hits = search(searcher, text, limit=K, syntax=False)
+        hits = ix.search(text, limit=K, syntax=False)
     except QueryError:
         return None
     return [frozenset([h.article_id, *(d["article_id"] for d in h.duplicates)]) for h in hits]
@@ -206,13 +205,13 @@ def evaluate(ix: Index, queries: Sequence[EvalQuery], progress: bool = False) ->
     if progress:
         from tqdm import tqdm
         todo = tqdm(queries, desc="queries", unit="q", file=sys.stderr, leave=False)
+    for q in todo:
+        for variant, rewrite in VARIANTS.items():
+            ranked = ranked_ids(ix, rewrite(q.text))
+            unsearchable += ranked is None and variant == "accented"
+            per_variant[variant].append(query_metrics(ranked or [], q.relevant))
     with ix.searcher() as s:
         paragraphs = s.doc_count()
-        for q in todo:
-            for variant, rewrite in VARIANTS.items():
-                ranked = ranked_ids(s, rewrite(q.text))
-                unsearchable += ranked is None and variant == "accented"
-                per_variant[variant].append(query_metrics(ranked or [], q.relevant))
     return {"queries": len(queries), "paragraphs": paragraphs,
             "titles_indexed": titles_indexed(ix), "unsearchable": unsearchable,
             **{v: {m: round(x, 4) for m, x in mean_metrics(rows).items()}
