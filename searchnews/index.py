@@ -182,9 +182,6 @@ class Index:
         return Article(article_id, d["title"], tuple(x["text"] for x in docs), d.get("date_iso"),
                        d.get("source_name"), d.get("url"))
 
-    def manifest(self) -> dict:
-        return _load_manifest(self.current_dir())
-
     # -- writing ---------------------------------------------------------------------------
 
     def add_paths(self, paths: Iterable[str | os.PathLike], rebuild: bool = False,

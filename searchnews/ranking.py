@@ -80,15 +80,6 @@ def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str],
     return out
 
 
-def term_positions(text: str, wanted: set[str]) -> dict[str, list[int]]:
-    """Positions (counted over non-stopwords, as the index counts them) of wanted terms."""
-    out: dict[str, list[int]] = {}
-    for _, pos, t in scan(text, wanted):
-        if t is not None:
-            out.setdefault(t, []).append(pos)
-    return out
-
-
 def near(a: list[int], b: list[int], window: int) -> int:
     """How many occurrences of ``a`` have an occurrence of ``b`` within ``window``."""
     if not a or not b:

@@ -812,10 +812,6 @@ class SphinxEngine:
         return Article(article_id, first[3], tuple(r[4] for r in rows), first[5] or None,
                        first[6] or None, first[7] or None)
 
-    def manifest(self) -> dict:
-        """The manifest kept in ``<name>_files``: {"version": 1, "files": {path: entry}}."""
-        return {"version": 1, "files": self._load_manifest()[0]}
-
     def stats(self) -> dict:
         """The embedded engine's figures; ``terms`` is 0: Sphinx 2.2 does not expose the
         size of an RT dictionary."""
