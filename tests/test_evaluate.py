@@ -7,7 +7,7 @@ import math
 from itertools import islice
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from searchnews import Index
 from searchnews.evaluate import (EvalQuery, evaluate, eval_cmd, first_ranks, mean_metrics, ndcg,
@@ -76,7 +76,7 @@ def test_query_metrics_and_their_mean():
 
 # -- end to end ------------------------------------------------------------------------------
 
-def _run(*args) -> "click.testing.Result":
+def _run(*args) -> Result:
     return CliRunner().invoke(eval_cmd, [str(a) for a in args], catch_exceptions=False)
 
 
