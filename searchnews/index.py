@@ -27,7 +27,7 @@ from typing import Callable, Counter, Iterable
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 
-from . import analysis
+from . import analysis, whoosh_patches
 from .analysis import analyzer, fold
 from .vocabulary import Vocabulary
 from .articles import Article
@@ -38,6 +38,8 @@ DEFAULT_WAIT = 30.0          # seconds a second writer waits for the first
 # Paragraphs between commits, so that progress survives a crash (tests set it lower).
 COMMIT_EVERY = int(os.environ.get("SEARCHNEWS_COMMIT_EVERY") or 100_000)
 MANIFEST = "manifest.json"
+
+whoosh_patches.apply()
 
 
 def default_index_dir() -> Path:
