@@ -30,6 +30,7 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from . import analysis, whoosh_patches
 from .analysis import analyzer, fold
 from .vocabulary import Vocabulary
+from .whoosh_writer import PARALLEL_AFTER, BulkWriter, Workers
 from .articles import Article
 from .errors import IndexMissingError, SearchnewsError
 from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, write_lock
@@ -37,6 +38,9 @@ from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, wri
 DEFAULT_WAIT = 30.0          # seconds a second writer waits for the first
 # Paragraphs between commits, so that progress survives a crash (tests set it lower).
 COMMIT_EVERY = int(os.environ.get("SEARCHNEWS_COMMIT_EVERY") or 100_000)
+# Indexing processes beside the main one for large runs (0: index in the main one only).
+WORKERS = int(os.environ.get("SEARCHNEWS_WORKERS") or
+              ((os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0))
 MANIFEST = "manifest.json"
 
 whoosh_patches.apply()
@@ -279,7 +283,9 @@ class _Writer:
         self.ix, self.gen, self.manifest, self.fresh = ix, gen, manifest, fresh
         self.on_first_commit = on_first_commit
         self.pending = 0
-        self.w = ix.writer(limitmb=256)
+        self.added = 0
+        self.w = BulkWriter(ix)
+        self.workers: Workers | None = None
         self.words: Counter[str] = Counter()
         analysis.recording = self.words       # the analyzer counts the words it indexes
 
@@ -298,8 +304,18 @@ class _Writer:
                 doc["date"] = date
             if source:
                 doc["source"], doc["source_name"] = source, a.source
-            self.w.add_document(**doc)
+            self._add(doc)
         self.pending += n
+
+    def _add(self, doc: dict) -> None:
+        """A large run fans out to worker processes once it is past its first paragraphs."""
+        if self.workers is None and WORKERS and self.added >= PARALLEL_AFTER:
+            self.workers = Workers(self.ix, WORKERS)
+        if self.workers is not None:
+            self.workers.add(doc)
+        else:
+            self.w.add_document(**doc)
+        self.added += 1
 
     def delete(self, article_id: str) -> None:
         self.w.delete_by_term("article_id", article_id)
@@ -308,10 +324,14 @@ class _Writer:
     def maybe_commit(self) -> None:
         if self.pending >= COMMIT_EVERY:
             self.commit()
-            self.w = self.ix.writer(limitmb=256)
+            self.w = BulkWriter(self.ix)
 
     def commit(self) -> None:
-        self.w.commit()
+        segments: list = []
+        if self.workers is not None:
+            segments, words = self.workers.segments()
+            self.words.update(words)
+        self.w.commit(segments)
         self.pending = 0
         if self.words:
             vocabulary = Vocabulary.load(self.gen)
@@ -333,6 +353,8 @@ class _Writer:
 
     def close(self) -> None:
         analysis.recording = None
+        if self.workers is not None:
+            self.workers.stop()
 
 
 def _load_manifest(gen: Path) -> dict:

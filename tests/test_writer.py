@@ -1,0 +1,80 @@
+"""The fast writer and its worker processes build the index Whoosh's own writer builds."""
+
+from __future__ import annotations
+
+from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
+
+import searchnews.index as index_module
+from searchnews import Index
+from searchnews.index import make_schema
+
+from .conftest import DATA, SEEDS
+
+
+def _reader(ix: Index):
+    return whoosh_index.open_dir(str(ix.current_dir())).reader()
+
+
+def _content(reader) -> dict:
+    """What a user can get out of an index, independent of document numbering: every
+    paragraph stored, and every term's paragraphs with their positions."""
+    key = {d: (f["article_id"], f["paragraph"]) for d, f in reader.iter_docs()}
+    postings = {}
+    for field, term in reader.all_terms():
+        m = reader.postings(field, term)
+        items = m.items_as("positions") if field in ("title", "text") else \
+            ((d, None) for d in m.all_ids())
+        postings[field, term] = sorted((key[d], v) for d, v in items)
+    lengths = {key[d]: (reader.doc_field_length(d, "text"), reader.doc_field_length(d, "title"))
+               for d in key}
+    stored = {(f["article_id"], f["paragraph"]): f for _, f in reader.iter_docs()}
+    return {"stored": stored, "postings": postings, "lengths": lengths}
+
+
+def test_fast_writer_writes_what_whoosh_writes(tmp_path, monkeypatch):
+    ours = Index(tmp_path / "ours")
+    ours.add_paths([SEEDS, DATA])
+
+    # the same articles through Whoosh's stock SegmentWriter
+    monkeypatch.setattr(index_module, "BulkWriter", _StockWriter)
+    stock = Index(tmp_path / "stock")
+    stock.add_paths([SEEDS, DATA])
+
+    a, b = _reader(ours), _reader(stock)
+    assert a.doc_count() > 400
+    assert _content(a) == _content(b)
+    assert [ours.search(q)[0].article_id for q in ("Kursk", "elecciones presidenciales")] == \
+        [stock.search(q)[0].article_id for q in ("Kursk", "elecciones presidenciales")]
+
+
+class _StockWriter(SegmentWriter):
+    """Whoosh's own writer behind the interface index.py uses."""
+
+    def __init__(self, ix):
+        super().__init__(ix)
+
+    def commit(self, segments=()):
+        assert not segments
+        super().commit()
+
+
+def test_worker_processes_index_the_same_paragraphs(tmp_path, monkeypatch):
+    monkeypatch.setattr(index_module, "WORKERS", 0)
+    serial = Index(tmp_path / "serial")
+    serial.add_paths([SEEDS, DATA])
+
+    monkeypatch.setattr(index_module, "WORKERS", 2)
+    monkeypatch.setattr(index_module, "PARALLEL_AFTER", 50)
+    parallel = Index(tmp_path / "parallel")
+    report = parallel.add_paths([SEEDS, DATA])
+    assert not report.failed
+
+    segments = list((parallel.current_dir()).glob("*.seg"))
+    assert len(segments) == 3            # the main process's first paragraphs, one per worker
+    assert _content(_reader(parallel)) == _content(_reader(serial))
+    hits = parallel.search("Kursk")
+    assert hits and "Kursk" in hits[0].text
+    # and the next run is incremental as ever
+    again = parallel.add_paths([SEEDS, DATA])
+    assert (again.added, again.updated, again.unchanged) == (0, 0, report.added)
