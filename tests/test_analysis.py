@@ -80,3 +80,16 @@ def test_singular_is_a_fixed_point():
     for w in PLURALIZABLE[:2000]:
         s = singular(strip_accents(w))
         assert singular(s) == s
+
+
+def test_compiled_stemmer_in_use_stems_like_the_snowball_reference():
+    # PyStemmer (C) does the stemming; snowballstemmer's pure-Python Spanish stemmer is the
+    # reference the README's analysis describes: both must give every real word one stem
+    from snowballstemmer.spanish_stemmer import SpanishStemmer
+
+    from searchnews import analysis
+    assert type(analysis._stemmer).__module__ == "Stemmer"
+    reference = SpanishStemmer()
+    words = [analysis.singular(analysis.fold(w)) for w in VOCAB]
+    assert [analysis._stemmer.stemWord(w) for w in words] == \
+        [reference.stemWord(w) for w in words]
