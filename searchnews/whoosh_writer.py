@@ -40,6 +40,24 @@ from .errors import SearchnewsError
 _LENGTH_OF_BYTE = [byte_to_length(b) for b in range(256)]
 
 
+def _positions(words: list[str], stem: bool) -> dict[str, list[int]]:
+    """term -> positions of the words (stopwords not counted), as the Positions format
+    records them."""
+    out: dict[str, list[int]] = {}
+    pos = 0
+    term = analysis.term
+    for word in words:
+        t = term(word, stem)
+        if t is not None:
+            poses = out.get(t)
+            if poses is None:
+                out[t] = [pos]
+            else:
+                poses.append(pos)
+            pos += 1
+    return out
+
+
 class TermPool:
     """Postings grouped by (field, term bytes); each group's docnums only ever increase, as a
     writer numbers its documents (and merged segments after them) in order."""
@@ -73,6 +91,7 @@ class BulkWriter(SegmentWriter):
         if detached:
             self._tempstorage = Storage()   # a no-op storage: nothing to destroy
         self._fields = {}                   # fieldname -> (field, spanish analyzer or None)
+        self._last = {}                     # fieldname -> the previous value and its postings
 
     def _field(self, fieldname: str) -> tuple[FieldType, analysis.SpanishTokenizer | None]:
         known = self._fields.get(fieldname)
@@ -98,23 +117,15 @@ class BulkWriter(SegmentWriter):
                 continue
             field, tokenizer = self._field(fieldname)
             length = 0
-            if tokenizer is not None:
-                postings = self._positions(value, tokenizer.stem)
-                encode = field.format.encode
-                for text, poses in postings.items():
-                    key = (fieldname, text.encode("utf-8"))
+            if field.indexed:
+                postings, length = self._postings(fieldname, field, tokenizer, value)
+                for key, weight, vbytes in postings:
                     group = terms.get(key)
                     if group is None:
                         group = terms[key] = (array("i"), [], [])
                     group[0].append(docnum)
-                    group[1].append(float(len(poses)))
-                    group[2].append(encode(poses))
-                    length += len(poses)
-            elif field.indexed:
-                for tbytes, freq, weight, vbytes in field.index(value):
-                    if field.scorable:
-                        length += freq
-                    self.pool.add((fieldname, tbytes, docnum, weight, vbytes))
+                    group[1].append(weight)
+                    group[2].append(vbytes)
             perdoc.add_field(fieldname, field, value if field.stored else None, length)
             if field.column_type:
                 perdoc.add_column_value(fieldname, field.column_type,
@@ -123,25 +134,34 @@ class BulkWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
-    @staticmethod
-    def _positions(text: str, stem: bool) -> dict[str, list[int]]:
-        """term -> positions (stopwords not counted), as the Positions format records them."""
-        words = analysis.WORD_RE.findall(text)
-        if analysis.recording is not None:
-            analysis.recording.update(words)
-        out: dict[str, list[int]] = {}
-        pos = 0
-        term = analysis.term
-        for word in words:
-            t = term(word, stem)
-            if t is not None:
-                poses = out.get(t)
-                if poses is None:
-                    out[t] = [pos]
-                else:
-                    poses.append(pos)
-                pos += 1
-        return out
+    def _postings(self, fieldname: str, field: FieldType,
+                  tokenizer: analysis.SpanishTokenizer | None, value
+                  ) -> tuple[list[tuple[tuple[str, bytes], float, bytes]], int]:
+        """((field, term bytes), weight, encoded positions) of each term of a field's value,
+        and the value's length. A value equal to the previous document's — an article's
+        title, date and source, on each of its paragraphs — is analysed once."""
+        last = self._last.get(fieldname)
+        if last is not None and last[0] == value:
+            if last[3] and analysis.recording is not None:
+                analysis.recording.update(last[3])      # counted as if analysed again
+            return last[1], last[2]
+        words = None
+        if tokenizer is not None:
+            words = analysis.WORD_RE.findall(value)
+            if analysis.recording is not None:
+                analysis.recording.update(words)
+            encode = field.format.encode
+            positions = _positions(words, tokenizer.stem)
+            postings = [((fieldname, text.encode("utf-8")), float(len(poses)), encode(poses))
+                        for text, poses in positions.items()]
+            length = sum(len(poses) for poses in positions.values())
+        else:
+            postings, length = [], 0
+            for tbytes, freq, weight, vbytes in field.index(value):
+                postings.append(((fieldname, tbytes), weight, vbytes))
+                length += freq if field.scorable else 0
+        self._last[fieldname] = (value, postings, length, words)
+        return postings, length
 
     def _flush_segment(self) -> None:
         """Write the pooled postings, terms in order, each with its document's field length."""
