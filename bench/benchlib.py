@@ -111,10 +111,21 @@ class ChildResult:
 
 
 def run_child(argv: list[str], env: dict[str, str] | None = None) -> ChildResult:
-    """Run argv to completion; wall time and that child's own peak RSS (os.wait4)."""
+    """Run argv to completion; wall time and peak RSS: the larger of the child's own peak
+    (os.wait4) and the sampled sum over the child and the processes it started (an indexer
+    with worker processes holds their memory at the same time; pages the processes share
+    count once per process, so the sum errs high)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})})
+    tree_peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(RSS_SAMPLE_S):
+            tree_peak[0] = max(tree_peak[0], tree_rss_bytes(proc.pid))
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     try:
         out, err = _read_all(proc)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -122,9 +133,36 @@ def run_child(argv: list[str], env: dict[str, str] | None = None) -> ChildResult
         proc.kill()
         proc.wait()
         raise
+    finally:
+        done.set()
+        sampler.join()
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return ChildResult(proc.returncode, out, err, wall, usage.ru_maxrss * 1024)
+    return ChildResult(proc.returncode, out, err, wall, max(usage.ru_maxrss * 1024, tree_peak[0]))
+
+
+RSS_SAMPLE_S = 0.1
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants now (Linux /proc; 0 elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while todo:
+        p = todo.pop()
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * page
+        except OSError:
+            pass
+        todo.extend(children.get(p, ()))
+    return total
 
 
 def _read_all(proc: subprocess.Popen) -> tuple[str, str]:
