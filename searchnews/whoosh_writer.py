@@ -58,6 +58,27 @@ def _positions(words: list[str], stem: bool) -> dict[str, list[int]]:
     return out
 
 
+def _fill_blocks(pw, docnums: array, weights: list[float], values: list[bytes | None],
+                 lengths: list[int] | None) -> None:
+    """A term's postings into Whoosh's W3 postings writer a block at a time — the state its
+    ``add_posting`` builds one posting at a time (ids, weights, non-empty values, max weight,
+    min/max non-zero length), each full block written as it would write it; the last one is
+    left for ``finish_postings``."""
+    limit = pw._blocklimit
+    for start in range(0, len(docnums), limit):
+        if start:
+            pw._write_block()
+        end = start + limit
+        pw._ids = array("I", docnums[start:end])
+        pw._weights = array("f", weights[start:end])
+        pw._maxweight = max(0, *weights[start:end])
+        pw._values = [v for v in values[start:end] if v]
+        if lengths:
+            nonzero = [n for n in lengths[start:end] if n]
+            if nonzero:
+                pw._minlength, pw._maxlength = min(nonzero), max(nonzero)
+
+
 class TermPool:
     """Postings grouped by (field, term bytes); each group's docnums only ever increase, as a
     writer numbers its documents (and merged segments after them) in order."""
@@ -178,9 +199,8 @@ class BulkWriter(SegmentWriter):
                 last_field = fieldname
                 field_lengths = lengths.get(fieldname)
             fw.start_term(tbytes)
-            for docnum, weight, vbytes in zip(docnums, weights, values):
-                fw.add(docnum, weight, vbytes,
-                       field_lengths[docnum] if field_lengths is not None else 0)
+            _fill_blocks(fw._postwriter, docnums, weights, values,
+                         [field_lengths[d] for d in docnums] if field_lengths else None)
             fw.finish_term()
         if last_field is not None:
             fw.finish_field()

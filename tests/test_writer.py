@@ -44,8 +44,25 @@ def test_fast_writer_writes_what_whoosh_writes(tmp_path, monkeypatch):
     a, b = _reader(ours), _reader(stock)
     assert a.doc_count() > 400
     assert _content(a) == _content(b)
+    assert _statistics(a) == _statistics(b)
     assert [ours.search(q)[0].article_id for q in ("Kursk", "elecciones presidenciales")] == \
         [stock.search(q)[0].article_id for q in ("Kursk", "elecciones presidenciales")]
+
+
+def _statistics(reader) -> dict:
+    """What scoring reads besides the postings: each term's totals and, block by block of
+    its postings, the bounds that let Whoosh skip blocks."""
+    out = {}
+    for field, term in reader.all_terms():
+        ti = reader.term_info(field, term)
+        blocks = []
+        m = reader.postings(field, term)
+        while m.is_active():
+            blocks.append((m.block_max_weight(), m.block_min_length(), m.block_max_length()))
+            m._next_block()
+        out[field, term] = (ti.weight(), ti.doc_frequency(), ti.max_weight(), ti.min_length(),
+                            ti.max_length(), ti.min_id(), ti.max_id(), blocks)
+    return out
 
 
 class _StockWriter(SegmentWriter):
