@@ -451,6 +451,7 @@ def relevance_order(parsed: ParsedQuery, fetch: Callable[[Q.Query, int], list],
     # re-ranking needs a pool deeper than the page; a single word needs no re-ranking; the
     # partial matches of the second tier only fill the page
     depth, fill = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2), want * 2
+    complete: dict[int, list] = {}     # tier -> all its matches, once a fetch fell short
     while True:
         ranked: list[tuple[int, float]] = []
         taken: set[int] = set()
@@ -458,7 +459,11 @@ def relevance_order(parsed: ParsedQuery, fetch: Callable[[Q.Query, int], list],
         exhausted = True
         for i, tier in enumerate(tiers):
             size = depth if i == 0 else fill
-            rows = fetch(tier, size)
+            rows = complete.get(i)
+            if rows is None:
+                rows = fetch(tier, size)
+                if len(rows) < size:        # a deeper look would find nothing more
+                    complete[i] = rows
             exhausted = exhausted and len(rows) < size
             pool = {docnum: score for docnum, score in rows if docnum not in taken}
             taken.update(pool)
