@@ -344,6 +344,8 @@ class _Writer:
             self.on_first_commit = None
 
     def cancel(self) -> None:
+        if self.workers is not None:
+            self.workers.stop(abandon=True)
         try:
             self.w.cancel()
         except Exception:  # noqa: BLE001 - already failing; keep the first error

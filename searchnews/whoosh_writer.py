@@ -23,6 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 from array import array
 from collections import Counter
 
@@ -301,20 +302,28 @@ class Workers:
                 if any(p.exitcode not in (None, 0) for p in self.procs):
                     raise SearchnewsError("an indexing worker process died") from None
 
-    def stop(self) -> None:
-        """End the workers (what they wrote and was not collected is left uncommitted)."""
+    def stop(self, abandon: bool = False) -> None:
+        """End the workers: once idle, or with ``abandon`` (after an error or Ctrl-C) at once,
+        dropping the batches not yet indexed. What was not collected stays uncommitted."""
         for jobs, p in zip(self.jobs, self.procs):
-            if p.is_alive():
+            if abandon:
+                p.kill()
+            elif p.is_alive():
                 jobs.put(None)
-        for p in self.procs:
+        for jobs, p in zip(self.jobs, self.procs):
             p.join(timeout=5)
             if p.is_alive():
                 p.kill()
+                p.join()
+            jobs.cancel_join_thread()   # a batch nobody will read must not block our exit
+            jobs.close()
+        self.procs, self.jobs = [], []
 
 
 def _work(ix: FileIndex, jobs, results, parent: int) -> None:
     """A worker's loop: batches of documents into a detached segment; ``"commit"`` hands
     the segment over; None or a vanished parent ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle
     writer = None
     words: Counter[str] = Counter()
     analysis.recording = words

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +57,27 @@ def _assert_committed_state(ix: Index, order: list[str], sizes: Counter) -> int:
     return len(got)
 
 
+def _processes_indexing(index_dir) -> list[int]:
+    """Processes whose command line names this index: the indexer and its workers (forks)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(index_dir).encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            pass
+    return found
+
+
+def _gone(index_dir, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while _processes_indexing(index_dir):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def test_kill_9_at_random_moments_leaves_a_committed_state(tmp_path):
     order, sizes = _corpus()
     rng = random.Random(20251113)
@@ -66,6 +88,7 @@ def test_kill_9_at_random_moments_leaves_a_committed_state(tmp_path):
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        assert _gone(ix_dir, within=5), "worker processes outlived the killed indexer"
         counts.append(_assert_committed_state(Index(ix_dir), order, sizes))
     print("articles committed after each kill:", counts)
     assert counts == sorted(counts), "a rerun lost what an earlier run committed"
@@ -75,6 +98,30 @@ def test_kill_9_at_random_moments_leaves_a_committed_state(tmp_path):
     ix = Index(ix_dir)
     assert _indexed_articles(ix) == sizes            # the job is finished, nothing twice
     assert ix.stats()["paragraphs"] == sum(sizes.values())
+
+
+def test_ctrl_c_stops_indexer_and_workers_at_once(tmp_path):
+    order, sizes = _corpus()
+    ix_dir = tmp_path / "ix"
+    proc = subprocess.Popen([sys.executable, "-m", "searchnews", "index", str(FAKENEWS),
+                             "--index", str(ix_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, SEARCHNEWS_COMMIT_EVERY="1500",
+                                     SEARCHNEWS_WORKERS="2"),
+                            start_new_session=True)
+    deadline = time.monotonic() + 30    # past the first 5,000 paragraphs, workers start
+    while len(_processes_indexing(ix_dir)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_processes_indexing(ix_dir)) == 3, "the workers never started"
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole process group
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130 and err.strip() == "searchnews: interrupted"
+    assert _gone(ix_dir, within=2)
+    _assert_committed_state(Index(ix_dir), order, sizes)
+    finish = _indexer(ix_dir)
+    assert finish.wait(timeout=300) == 0, finish.stderr.read()
+    assert _indexed_articles(Index(ix_dir)) == sizes
 
 
 def test_kill_during_rebuild_keeps_the_old_index_answering(tmp_path):
