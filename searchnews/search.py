@@ -399,7 +399,7 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
                               first_tier_only=True)
         ranked = [(docnum, None) for docnum, _ in ranked]
     else:
-        ranked = _relevance(searcher, parsed, want, flt, group)
+        ranked = _relevance(searcher, parsed, want, flt, group, vocabulary)
     marked = _marked_terms(parsed)
     hits = _hits(searcher, ranked, marked, dedup, limit)
     if group and hits:
@@ -428,14 +428,18 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
 
 
 def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: set[int] | None,
-               group: bool) -> list[tuple[int, float]]:
-    """The embedded engine's side of :func:`relevance_order`."""
+               group: bool, vocabulary: Callable[[], Vocabulary] | None = None
+               ) -> list[tuple[int, float]]:
+    """The embedded engine's side of :func:`relevance_order`; the vocabulary's counts give
+    the exact-spelling score the IDF of each spelling."""
+    counts = vocabulary().counts if vocabulary and len(parsed.words) > 1 else None
     def fetch(q: Q.Query, limit: int) -> list[tuple[int, float]]:
         return [(h.docnum, h.score) for h in searcher.search(q, limit=limit, filter=flt)]
 
     column = _article_column(searcher)
     return relevance_order(parsed, fetch, column.__getitem__ if group else None,
-                           lambda pool: rerank(searcher, pool, parsed.words, parsed.surfaces),
+                           lambda pool: rerank(searcher, pool, parsed.words, parsed.surfaces,
+                                               counts),
                            want)
 
 
