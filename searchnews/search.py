@@ -36,7 +36,7 @@ from .errors import QueryError
 
 TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 1.5
-CANDIDATES = 50            # all-words BM25F hits re-ranked with the proximity bonus
+CANDIDATES = 50            # BM25F hits of each tier re-ranked (ranking.rerank)
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
@@ -452,9 +452,10 @@ def relevance_order(parsed: ParsedQuery, fetch: Callable[[Q.Query, int], list],
     ``rescore`` (:func:`searchnews.ranking.rerank`); with ``article_of``, only the best
     paragraph per article. The any-word tier runs only when the first falls short."""
     tiers = [parsed.q_all] + ([parsed.q_any] if parsed.q_any != parsed.q_all else [])
-    # re-ranking needs a pool deeper than the page; a single word needs no re-ranking; the
-    # partial matches of the second tier only fill the page
-    depth, fill = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2), want * 2
+    # re-ranking needs a pool deeper than the page (a single word needs no re-ranking); the
+    # partial matches of the second tier are re-ranked as deep as the first: for a long
+    # question they are most of what is found
+    depth = fill = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2)
     while True:
         ranked: list[tuple[int, float]] = []
         taken: set[int] = set()
