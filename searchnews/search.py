@@ -382,7 +382,8 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
         raise QueryError("--limit must be at least 1")
     if sort not in ("relevance", "date"):
         raise QueryError(f"unknown sort '{sort}' (relevance or date)")
-    parsed = parse(searcher, text, syntax, vocabulary)
+    typed = parse(searcher, text, syntax, vocabulary)
+    parsed = with_corrections(searcher, typed, syntax, vocabulary)
     flt = filter_docs(searcher, since, until, sources)
     want = limit + DEDUP_SPARE if dedup else limit    # dedup may fold some candidates away
     tiers = [parsed.q_all, parsed.q_any]
@@ -404,9 +405,26 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
     hits = _hits(searcher, ranked, marked, dedup, limit)
     if group and hits:
         _attach_others(searcher, parsed.q_any, hits, more, marked)
-    if vocabulary and (len(hits) < min(3, limit) or _has_unknown_word(searcher, parsed)):
-        hits.suggestion = suggest(searcher, vocabulary(), parsed.text, rare=0 if hits else 2)
+    if vocabulary and (len(hits) < min(3, limit) or _has_unknown_word(searcher, typed)):
+        hits.suggestion = suggest(searcher, vocabulary(), typed.text, rare=0 if hits else 2)
     return hits
+
+
+def with_corrections(searcher: Searcher, parsed: ParsedQuery, syntax: bool,
+                     vocabulary: Callable[[], Vocabulary] | None) -> ParsedQuery:
+    """The query to rank with: in a query of several words, a word found in no paragraph
+    (a typo, another spelling of a name) can only match through its "did you mean" word, so
+    that word is searched too, as one more optional word. The word as typed stays, so no
+    paragraph counts as having every word, and the user still sees the suggestion; a query
+    of one unknown word is left alone (it finds nothing and says "did you mean")."""
+    if vocabulary is None or len(parsed.words) < 2 or not _has_unknown_word(searcher, parsed):
+        return parsed
+    fixed = suggest(searcher, vocabulary(), parsed.text)
+    typed = set(WORD_RE.findall(parsed.text))
+    extra = [w for w in WORD_RE.findall(fixed or "") if w not in typed]
+    if not extra:
+        return parsed
+    return parse(searcher, parsed.text + " " + " ".join(extra), syntax, vocabulary)
 
 
 def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
