@@ -28,13 +28,17 @@ WORD_RE = re.compile(r"\w+", re.UNICODE)
 # "Estados Unidos", "golpe de Estado", "en ese sentido".
 NOT_STOPWORDS = {"estado", "estados", "estada", "estadas", "sentido", "sentidos", "sentida",
                  "sentidas", "sentid", "siente", "sintiendo"}
+# Interrogatives missing from Whoosh's list, which stops their kin ("cual", "cuando",
+# "quien", "quienes"): in a question, "¿cuántos...?" or "¿cuáles...?" says what kind of answer
+# is wanted, not what it is about (+0.001 MRR@10 on squad-es).
+MORE_STOPWORDS = {"cuales", "cuanto", "cuanta", "cuantos", "cuantas"}
 
 
 def _stopwords() -> frozenset[str]:
-    """Whoosh's Spanish list (less NOT_STOPWORDS), folded too, and closed under number: it
-    stops ``algunos`` and ``ellos`` but not ``alguno`` and ``ello``, which would break
-    singular = plural."""
-    listed = set(stopwords_for_language("es")) - NOT_STOPWORDS
+    """Whoosh's Spanish list (less NOT_STOPWORDS, plus MORE_STOPWORDS), folded too, and
+    closed under number: it stops ``algunos`` and ``ellos`` but not ``alguno`` and ``ello``,
+    which would break singular = plural."""
+    listed = (set(stopwords_for_language("es")) | MORE_STOPWORDS) - NOT_STOPWORDS
     words = {unidecode(w) for w in listed}
     words |= {w[:-1] for w in words if len(w) > 3 and w.endswith(("os", "as"))}
     return frozenset(words | listed)
