@@ -1,7 +1,8 @@
-"""Re-ranking BM25F candidates: proximity, adjacency, exact spelling, coordination.
+"""Re-ranking BM25F candidates: proximity, adjacency, exact spelling, coordination,
+derivations.
 
 Whoosh scores each paragraph by BM25F over its words and its article's title. For queries of
-several words four signals from the paragraph's text improve on that, each measured with
+several words these signals from the paragraph's text improve on that, each measured with
 ``searchnews eval`` on squad-es (see the README's "How ranking works"):
 
 * **proximity** — for each pair of query words adjacent in the query, the places where they
@@ -20,7 +21,15 @@ several words four signals from the paragraph's text improve on that, each measu
   chose is the better evidence, and a rare spelling more so than a common one;
 * **coordination** — the score is multiplied by the share of the query's total IDF that the
   paragraph (with its title) covers, so that a paragraph with the rare words of a long
-  question beats one that repeats a single word.
+  question beats one that repeats a single word;
+* **derivations** — a query word of more than PREFIX_LENGTH letters that the paragraph lacks
+  but whose first PREFIX_LENGTH letters (folded) begin one of its words, or its title's,
+  covers PREFIX_CREDIT of its IDF in that share. The stemmer joins the inflections of a
+  word, not its derivations: "economía" and "económico", "independencia" and
+  "independiente", "construcción" and "construyó" share five letters and no stem. Cutting
+  words to their first letters is the classic light conflation for Romance languages, but it
+  also joins unrelated words ("estado", "estadio"), hence only part of the credit, and only
+  for a word the paragraph does not have already.
 
 Computing these inside Whoosh (phrase clauses with slop) means span matching on every
 candidate; here the best candidates are re-read once and re-scored.
@@ -36,7 +45,7 @@ from typing import Mapping
 from whoosh import scoring
 from whoosh.searching import Searcher
 
-from .analysis import fold, scan, terms
+from .analysis import fold, scan, term, terms
 
 PROXIMITY_WINDOW = 3       # words apart, either order, that count as "together"
 PROXIMITY_WEIGHT = 1.0     # the bonus of one saturated pair, in units of its IDF
@@ -44,6 +53,8 @@ ADJACENT_WEIGHT = 0.5      # extra for a pair right next to each other in the qu
 K1 = 1.2                   # saturation of the re-ranker's counts, as BM25's k1
 B = 0.75                   # length normalization of the exact-spelling score, as BM25's b
 COORDINATION = 1.0         # exponent of the share of query IDF a paragraph covers
+PREFIX_LENGTH = 5          # letters a word shares with its derivations ("econo-mía/-mico")
+PREFIX_CREDIT = 0.5        # share of its IDF a missing query word covers through them
 EXACT_WEIGHT = 1.0         # weight of the exact-spelling BM25 score (BM25F's is 1)
 
 
@@ -63,7 +74,7 @@ def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str],
            ) -> list[tuple[int, float]]:
     """(docnum, score) for every candidate, unsorted: BM25F plus the proximity and adjacency
     bonuses, plus the exact-spelling score, times the share of the query's IDF the paragraph
-    covers. ``counts`` (folded word → occurrences, the index's vocabulary) gives each
+    covers (derivations counting in part). ``counts`` (folded word → occurrences, the index's vocabulary) gives each
     spelling its own IDF; without it (the Sphinx engine) a spelling weighs as its stem."""
     pairs = [(a, b) for a, b in zip(words, words[1:]) if a != b]
     if not pairs:
@@ -87,11 +98,12 @@ def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str],
         for m, _, t in scan(fields["title"], wanted):
             if t is not None and fold(m.group()) in surfaces:
                 exact[fold(m.group()), t] += 1
-        read.append((docnum, score, positions, exact, length + len(title), set(title)))
+        read.append((docnum, score, positions, exact, length + len(title), set(title), fields))
     mean_length = sum(r[4] for r in read) / len(read) if read else 1.0
     exact_idf = _spelling_idf(searcher, {k for r in read for k in r[3]}, idf, counts)
+    heads = _heads(surfaces, wanted) if PREFIX_CREDIT else {}
     out = []
-    for docnum, score, positions, exact, length, title in read:
+    for docnum, score, positions, exact, length, title, fields in read:
         bonus = 0.0
         for a, b in pairs:
             pa, pb = positions.get(a, ()), positions.get(b, ())
@@ -105,8 +117,24 @@ def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str],
         score += PROXIMITY_WEIGHT * bonus + EXACT_WEIGHT * spelled
         if COORDINATION:
             present = set(positions) | (wanted & title)
-            score *= (sum(idf[w] for w in present) / total) ** COORDINATION
+            covered = sum(idf[w] for w in present)
+            missing = [w for w in heads if w not in present]
+            if missing:
+                begins = {w[:PREFIX_LENGTH] for f in ("text", "title")
+                          for w in terms(fields[f], stem=False)}
+                covered += PREFIX_CREDIT * sum(idf[w] for w in missing if heads[w] & begins)
+            score *= (covered / total) ** COORDINATION
         out.append((docnum, score))
+    return out
+
+
+def _heads(surfaces: frozenset[str], wanted: set[str]) -> dict[str, set[str]]:
+    """Query term → the first PREFIX_LENGTH letters of its typed words longer than that."""
+    out: dict[str, set[str]] = {}
+    for word in surfaces:
+        t = term(word)
+        if t in wanted and len(word) > PREFIX_LENGTH:
+            out.setdefault(t, set()).add(word[:PREFIX_LENGTH])
     return out
 
 
