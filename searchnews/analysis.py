@@ -121,7 +121,7 @@ def terms(text: str, stem: bool = True) -> list[str]:
     return out
 
 
-_QUICK_FOLD = str.maketrans("áéíóúüñàèìòùâêîôûäëïö", "aeiouunaeiouaeiouaeio")
+QUICK_FOLD = str.maketrans("áéíóúüñàèìòùâêîôûäëïö", "aeiouunaeiouaeiouaeio")
 
 
 def scan(text: str, stems: set[str]) -> Iterator[tuple[re.Match, int, str | None]]:
@@ -135,7 +135,7 @@ def scan(text: str, stems: set[str]) -> Iterator[tuple[re.Match, int, str | None
     heads = {s[:2] for s in stems}
     pos = 0
     for m in WORD_RE.finditer(text):
-        quick = m.group().lower().translate(_QUICK_FOLD)
+        quick = m.group().lower().translate(QUICK_FOLD)
         if quick in STOPWORDS:
             continue
         found = None

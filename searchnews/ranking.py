@@ -39,13 +39,14 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections import Counter
 from typing import Mapping
 
 from whoosh import scoring
 from whoosh.searching import Searcher
 
-from .analysis import fold, scan, term, terms
+from .analysis import QUICK_FOLD, STOPWORDS, fold, scan, term, terms
 
 PROXIMITY_WINDOW = 3       # words apart, either order, that count as "together"
 PROXIMITY_WEIGHT = 1.0     # the bonus of one saturated pair, in units of its IDF
@@ -102,6 +103,7 @@ def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str],
     mean_length = sum(r[4] for r in read) / len(read) if read else 1.0
     exact_idf = _spelling_idf(searcher, {k for r in read for k in r[3]}, idf, counts)
     heads = _heads(surfaces, wanted) if PREFIX_CREDIT else {}
+    starts = re.compile(r"\b(?:%s)\w*" % "|".join(sorted({h for hs in heads.values() for h in hs})))
     out = []
     for docnum, score, positions, exact, length, title, fields in read:
         bonus = 0.0
@@ -120,8 +122,7 @@ def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str],
             covered = sum(idf[w] for w in present)
             missing = [w for w in heads if w not in present]
             if missing:
-                begins = {w[:PREFIX_LENGTH] for f in ("text", "title")
-                          for w in terms(fields[f], stem=False)}
+                begins = _beginnings(starts, fields["text"] + "\n" + fields["title"])
                 covered += PREFIX_CREDIT * sum(idf[w] for w in missing if heads[w] & begins)
             score *= (covered / total) ** COORDINATION
         out.append((docnum, score))
@@ -136,6 +137,13 @@ def _heads(surfaces: frozenset[str], wanted: set[str]) -> dict[str, set[str]]:
         if t in wanted and len(word) > PREFIX_LENGTH:
             out.setdefault(t, set()).add(word[:PREFIX_LENGTH])
     return out
+
+
+def _beginnings(starts: re.Pattern, text: str) -> set[str]:
+    """Which of the query words' beginnings (``starts`` matches a word beginning with one)
+    begin a word of ``text`` that is not a stopword, folded: one regex pass per paragraph."""
+    return {w[:PREFIX_LENGTH] for w in starts.findall(text.lower().translate(QUICK_FOLD))
+            if w not in STOPWORDS}
 
 
 def _spelling_idf(searcher: Searcher, keys: set[tuple[str, str]], idf: Mapping[str, float],
