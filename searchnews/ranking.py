@@ -75,8 +75,9 @@ def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str],
            ) -> list[tuple[int, float]]:
     """(docnum, score) for every candidate, unsorted: BM25F plus the proximity and adjacency
     bonuses, plus the exact-spelling score, times the share of the query's IDF the paragraph
-    covers (derivations counting in part). ``counts`` (folded word → occurrences, the index's vocabulary) gives each
-    spelling its own IDF; without it (the Sphinx engine) a spelling weighs as its stem."""
+    covers (derivations counting in part). ``counts`` (folded word → occurrences, the index's
+    vocabulary) gives each spelling its own IDF; without it (the Sphinx engine) a spelling
+    weighs as its stem."""
     pairs = [(a, b) for a, b in zip(words, words[1:]) if a != b]
     if not pairs:
         return list(pool.items())
@@ -103,7 +104,8 @@ def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str],
     mean_length = sum(r[4] for r in read) / len(read) if read else 1.0
     exact_idf = _spelling_idf(searcher, {k for r in read for k in r[3]}, idf, counts)
     heads = _heads(surfaces, wanted) if PREFIX_CREDIT else {}
-    starts = re.compile(r"\b(?:%s)\w*" % "|".join(sorted({h for hs in heads.values() for h in hs})))
+    beginnings = sorted({h for hs in heads.values() for h in hs})
+    starts = re.compile(r"\b(?:%s)\w*" % "|".join(beginnings)) if beginnings else None
     out = []
     for docnum, score, positions, exact, length, title, fields in read:
         bonus = 0.0
@@ -121,7 +123,7 @@ def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str],
             present = set(positions) | (wanted & title)
             covered = sum(idf[w] for w in present)
             missing = [w for w in heads if w not in present]
-            if missing:
+            if missing and starts is not None:
                 begins = _beginnings(starts, fields["text"] + "\n" + fields["title"])
                 covered += PREFIX_CREDIT * sum(idf[w] for w in missing if heads[w] & begins)
             score *= (covered / total) ** COORDINATION
