@@ -36,7 +36,7 @@ from .errors import QueryError
 
 TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 1.5
-CANDIDATES = 50            # all-words BM25F hits re-ranked with the proximity bonus
+CANDIDATES = 50            # BM25F hits of each tier re-ranked (ranking.rerank)
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
@@ -382,7 +382,8 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
         raise QueryError("--limit must be at least 1")
     if sort not in ("relevance", "date"):
         raise QueryError(f"unknown sort '{sort}' (relevance or date)")
-    parsed = parse(searcher, text, syntax, vocabulary)
+    typed = parse(searcher, text, syntax, vocabulary)
+    parsed = with_corrections(searcher, typed, syntax, vocabulary)
     flt = filter_docs(searcher, since, until, sources)
     want = limit + DEDUP_SPARE if dedup else limit    # dedup may fold some candidates away
     tiers = [parsed.q_all, parsed.q_any]
@@ -399,14 +400,31 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
                               first_tier_only=True)
         ranked = [(docnum, None) for docnum, _ in ranked]
     else:
-        ranked = _relevance(searcher, parsed, want, flt, group)
+        ranked = _relevance(searcher, parsed, want, flt, group, vocabulary)
     marked = _marked_terms(parsed)
     hits = _hits(searcher, ranked, marked, dedup, limit)
     if group and hits:
         _attach_others(searcher, parsed.q_any, hits, more, marked)
-    if vocabulary and (len(hits) < min(3, limit) or _has_unknown_word(searcher, parsed)):
-        hits.suggestion = suggest(searcher, vocabulary(), parsed.text, rare=0 if hits else 2)
+    if vocabulary and (len(hits) < min(3, limit) or _has_unknown_word(searcher, typed)):
+        hits.suggestion = suggest(searcher, vocabulary(), typed.text, rare=0 if hits else 2)
     return hits
+
+
+def with_corrections(searcher: Searcher, parsed: ParsedQuery, syntax: bool,
+                     vocabulary: Callable[[], Vocabulary] | None) -> ParsedQuery:
+    """The query to rank with: in a query of several words, a word found in no paragraph
+    (a typo, another spelling of a name) can only match through its "did you mean" word, so
+    that word is searched too, as one more optional word. The word as typed stays, so no
+    paragraph counts as having every word, and the user still sees the suggestion; a query
+    of one unknown word is left alone (it finds nothing and says "did you mean")."""
+    if vocabulary is None or len(parsed.words) < 2 or not _has_unknown_word(searcher, parsed):
+        return parsed
+    fixed = suggest(searcher, vocabulary(), parsed.text)
+    typed = set(WORD_RE.findall(parsed.text))
+    extra = [w for w in WORD_RE.findall(fixed or "") if w not in typed]
+    if not extra:
+        return parsed
+    return parse(searcher, parsed.text + " " + " ".join(extra), syntax, vocabulary)
 
 
 def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
@@ -428,14 +446,18 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
 
 
 def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: set[int] | None,
-               group: bool) -> list[tuple[int, float]]:
-    """The embedded engine's side of :func:`relevance_order`."""
+               group: bool, vocabulary: Callable[[], Vocabulary] | None = None
+               ) -> list[tuple[int, float]]:
+    """The embedded engine's side of :func:`relevance_order`; the vocabulary's counts give
+    the exact-spelling score the IDF of each spelling."""
+    counts = vocabulary().counts if vocabulary and len(parsed.words) > 1 else None
     def fetch(q: Q.Query, limit: int) -> list[tuple[int, float]]:
         return [(h.docnum, h.score) for h in searcher.search(q, limit=limit, filter=flt)]
 
     column = _article_column(searcher)
     return relevance_order(parsed, fetch, column.__getitem__ if group else None,
-                           lambda pool: rerank(searcher, pool, parsed.words, parsed.surfaces),
+                           lambda pool: rerank(searcher, pool, parsed.words, parsed.surfaces,
+                                               counts),
                            want)
 
 
@@ -448,9 +470,10 @@ def relevance_order(parsed: ParsedQuery, fetch: Callable[[Q.Query, int], list],
     ``rescore`` (:func:`searchnews.ranking.rerank`); with ``article_of``, only the best
     paragraph per article. The any-word tier runs only when the first falls short."""
     tiers = [parsed.q_all] + ([parsed.q_any] if parsed.q_any != parsed.q_all else [])
-    # re-ranking needs a pool deeper than the page; a single word needs no re-ranking; the
-    # partial matches of the second tier only fill the page
-    depth, fill = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2), want * 2
+    # re-ranking needs a pool deeper than the page (a single word needs no re-ranking); the
+    # partial matches of the second tier are re-ranked as deep as the first: for a long
+    # question they are most of what is found
+    depth = fill = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2)
     complete: dict[int, list] = {}     # tier -> all its matches, once a fetch fell short
     while True:
         ranked: list[tuple[int, float]] = []
