@@ -324,16 +324,15 @@ def _work(ix: FileIndex, jobs, results, parent: int) -> None:
     """A worker's loop: batches of documents into a detached segment; ``"commit"`` hands
     the segment over; None or a vanished parent ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle
+    results.cancel_join_thread()   # an orphan's unread result must not keep it from exiting
     writer = None
     words: Counter[str] = Counter()
     analysis.recording = words
     try:
-        while True:
+        while os.getppid() == parent:       # an orphan stops: its work can't be committed
             try:
                 job = jobs.get(timeout=POLL)
             except queue.Empty:
-                if os.getppid() != parent:
-                    return
                 continue
             if job is None:
                 return
