@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from searchnews.analysis import singular, terms
 
-from .conftest import vocabulary
+from .conftest import FAKENEWS, vocabulary
 
 VOCAB = vocabulary()
 ACCENTED = [w for w in VOCAB if not w.isascii()]
@@ -41,7 +41,11 @@ PLURALIZABLE = [w for w in VOCAB if len(w) >= 3 and regular_plural(w) and terms(
 
 
 def test_vocabulary_is_real_and_large():
-    assert len(VOCAB) > 3000 and len(ACCENTED) > 300 and len(PLURALIZABLE) > 2000
+    # the shared corpora give tens of thousands of words; the sample kept in tests/data, a
+    # clone's fallback, a little over two thousand
+    least = 10_000 if FAKENEWS.exists() else 2_000
+    assert len(VOCAB) > least and len(ACCENTED) > least // 10
+    assert len(PLURALIZABLE) > least * 2 // 3
 
 
 @settings(max_examples=1500, deadline=None)
