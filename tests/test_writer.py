@@ -7,7 +7,6 @@ from whoosh.writing import SegmentWriter
 
 import searchnews.index as index_module
 from searchnews import Index
-from searchnews.index import make_schema
 
 from .conftest import DATA, SEEDS
 
