@@ -39,8 +39,8 @@ DEFAULT_WAIT = 30.0          # seconds a second writer waits for the first
 # Paragraphs between commits, so that progress survives a crash (tests set it lower).
 COMMIT_EVERY = int(os.environ.get("SEARCHNEWS_COMMIT_EVERY") or 100_000)
 # Indexing processes beside the main one for large runs (0: index in the main one only).
-WORKERS = int(os.environ.get("SEARCHNEWS_WORKERS") or
-              ((os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0))
+_CORES = os.cpu_count() or 1
+WORKERS = int(os.environ.get("SEARCHNEWS_WORKERS") or (_CORES if _CORES > 1 else 0))
 MANIFEST = "manifest.json"
 
 whoosh_patches.apply()

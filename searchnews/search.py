@@ -383,7 +383,7 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
     if sort not in ("relevance", "date"):
         raise QueryError(f"unknown sort '{sort}' (relevance or date)")
     typed = parse(searcher, text, syntax, vocabulary)
-    parsed = with_corrections(searcher, typed, syntax, vocabulary)
+    parsed, suggestion = with_corrections(searcher, typed, syntax, vocabulary)
     flt = filter_docs(searcher, since, until, sources)
     want = limit + DEDUP_SPARE if dedup else limit    # dedup may fold some candidates away
     tiers = [parsed.q_all, parsed.q_any]
@@ -405,26 +405,30 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
     hits = _hits(searcher, ranked, marked, dedup, limit)
     if group and hits:
         _attach_others(searcher, parsed.q_any, hits, more, marked)
-    if vocabulary and (len(hits) < min(3, limit) or _has_unknown_word(searcher, typed)):
+    if suggestion and hits:
+        hits.suggestion = suggestion
+    elif vocabulary and (len(hits) < min(3, limit) or _has_unknown_word(searcher, typed)):
         hits.suggestion = suggest(searcher, vocabulary(), typed.text, rare=0 if hits else 2)
     return hits
 
 
 def with_corrections(searcher: Searcher, parsed: ParsedQuery, syntax: bool,
-                     vocabulary: Callable[[], Vocabulary] | None) -> ParsedQuery:
-    """The query to rank with: in a query of several words, a word found in no paragraph
-    (a typo, another spelling of a name) can only match through its "did you mean" word, so
-    that word is searched too, as one more optional word. The word as typed stays, so no
-    paragraph counts as having every word, and the user still sees the suggestion; a query
-    of one unknown word is left alone (it finds nothing and says "did you mean")."""
+                     vocabulary: Callable[[], Vocabulary] | None
+                     ) -> tuple[ParsedQuery, str | None]:
+    """The query to rank with, and the "did you mean" it used (None if none): in a query of
+    several words, a word found in no paragraph (a typo, another spelling of a name) can only
+    match through its suggested word, so that word is searched too, as one more optional
+    word. The word as typed stays, so no paragraph counts as having every word, and the user
+    still sees the suggestion; a query of one unknown word is left alone (it finds nothing
+    and says "did you mean")."""
     if vocabulary is None or len(parsed.words) < 2 or not _has_unknown_word(searcher, parsed):
-        return parsed
+        return parsed, None
     fixed = suggest(searcher, vocabulary(), parsed.text)
     typed = set(WORD_RE.findall(parsed.text))
     extra = [w for w in WORD_RE.findall(fixed or "") if w not in typed]
     if not extra:
-        return parsed
-    return parse(searcher, parsed.text + " " + " ".join(extra), syntax, vocabulary)
+        return parsed, fixed
+    return parse(searcher, parsed.text + " " + " ".join(extra), syntax, vocabulary), fixed
 
 
 def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
@@ -473,7 +477,7 @@ def relevance_order(parsed: ParsedQuery, fetch: Callable[[Q.Query, int], list],
     # re-ranking needs a pool deeper than the page (a single word needs no re-ranking); the
     # partial matches of the second tier are re-ranked as deep as the first: for a long
     # question they are most of what is found
-    depth = fill = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2)
+    depth = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2)
     complete: dict[int, list] = {}     # tier -> all its matches, once a fetch fell short
     while True:
         ranked: list[tuple[int, float]] = []
@@ -481,13 +485,12 @@ def relevance_order(parsed: ParsedQuery, fetch: Callable[[Q.Query, int], list],
         seen: set[str] = set()
         exhausted = True
         for i, tier in enumerate(tiers):
-            size = depth if i == 0 else fill
             rows = complete.get(i)
             if rows is None:
-                rows = fetch(tier, size)
-                if len(rows) < size:        # a deeper look would find nothing more
+                rows = fetch(tier, depth)
+                if len(rows) < depth:       # a deeper look would find nothing more
                     complete[i] = rows
-            exhausted = exhausted and len(rows) < size
+            exhausted = exhausted and len(rows) < depth
             pool = {docnum: score for docnum, score in rows if docnum not in taken}
             taken.update(pool)
             for docnum, score in sorted(rescore(pool), key=lambda ds: -ds[1]):
@@ -502,7 +505,7 @@ def relevance_order(parsed: ParsedQuery, fetch: Callable[[Q.Query, int], list],
         # one article may fill many places: look deeper until enough articles are found
         if exhausted:
             return ranked
-        depth, fill = depth * 4, fill * 4
+        depth *= 4
 
 
 def _ranked(searcher: Searcher, tiers: list[Q.Query], want: int, options: dict, group: bool,

@@ -87,15 +87,22 @@ class TermPool:
     def __init__(self) -> None:
         self.terms: dict[tuple[str, bytes], tuple[array, list, list]] = {}
 
+    def extend(self, docnum: int,
+               postings: list[tuple[tuple[str, bytes], float, bytes | None]]) -> None:
+        """A document's postings: ((field, term bytes), weight, encoded value) each."""
+        terms = self.terms
+        for key, weight, vbytes in postings:
+            group = terms.get(key)
+            if group is None:
+                group = terms[key] = (array("i"), [], [])
+            group[0].append(docnum)
+            group[1].append(weight)
+            group[2].append(vbytes)
+
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         """One posting, as Whoosh's pool takes it (used when merging segments in)."""
         fieldname, tbytes, docnum, weight, vbytes = item
-        group = self.terms.get((fieldname, tbytes))
-        if group is None:
-            group = self.terms[fieldname, tbytes] = (array("i"), [], [])
-        group[0].append(docnum)
-        group[1].append(weight)
-        group[2].append(vbytes)
+        self.extend(docnum, [((fieldname, tbytes), weight, vbytes)])
 
     def cleanup(self) -> None:
         self.terms.clear()
@@ -130,7 +137,7 @@ class BulkWriter(SegmentWriter):
         """As Whoosh's, for documents without boosts or ``_stored_`` overrides."""
         self._check_state()
         perdoc = self.perdocwriter
-        terms = self.pool.terms
+        pool = self.pool
         docnum = self.docnum
         perdoc.start_doc(docnum)
         for fieldname in sorted(fields):
@@ -141,13 +148,7 @@ class BulkWriter(SegmentWriter):
             length = 0
             if field.indexed:
                 postings, length = self._postings(fieldname, field, tokenizer, value)
-                for key, weight, vbytes in postings:
-                    group = terms.get(key)
-                    if group is None:
-                        group = terms[key] = (array("i"), [], [])
-                    group[0].append(docnum)
-                    group[1].append(weight)
-                    group[2].append(vbytes)
+                pool.extend(docnum, postings)
             perdoc.add_field(fieldname, field, value if field.stored else None, length)
             if field.column_type:
                 perdoc.add_column_value(fieldname, field.column_type,
