@@ -43,6 +43,20 @@ def vocabulary(min_count: int = 2) -> list[str]:
     return sorted(w for w, c in counts.items() if c >= min_count and len(w) >= 2)
 
 
+def rewrite_feed(lines: list[str], changed: str, dropped: str, text: str) -> str:
+    """A corpus-schema JSONL feed edited as news arrives: article ``dropped`` is gone and the
+    first paragraph of ``changed`` now reads ``text``."""
+    out = []
+    for line in lines:
+        rec = json.loads(line)
+        if rec["article_id"] == dropped:
+            continue
+        if rec["article_id"] == changed and rec["paragraph"] == 0:
+            rec["text"] = text
+        out.append(json.dumps(rec, ensure_ascii=False) + "\n")
+    return "".join(out)
+
+
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory) -> Index:
     ix = Index(tmp_path_factory.mktemp("seed") / "index")

@@ -24,7 +24,7 @@ from searchnews.errors import QueryError, SearchnewsError
 from searchnews.sphinx import SphinxEngine
 from searchnews.sphinxconf import Cluster, node_pid, start_cluster, stop_cluster, write_configs
 
-from .conftest import DATA, FAKENEWS, SEEDS
+from .conftest import DATA, FAKENEWS, SEEDS, rewrite_feed
 
 SEED_ID = "000_aa4e37ec6fc49a3b"
 SAMPLE = [a for f in [*sorted(DATA.glob("*.jsonl")), *sorted(SEEDS.glob("*"))]
@@ -251,15 +251,7 @@ def test_incremental_reindex_counts_and_mirror_semantics(engine, clusters, tmp_p
     assert counts(again) == (0, 0, 0, len(ids) + 1, 0) and again.paragraphs == 0
 
     changed, dropped = ids[0], ids[1]
-    rewritten = []
-    for line in lines:
-        rec = json.loads(line)
-        if rec["article_id"] == dropped:
-            continue
-        if rec["article_id"] == changed and rec["paragraph"] == 0:
-            rec["text"] = NEW_TEXT
-        rewritten.append(json.dumps(rec, ensure_ascii=False) + "\n")
-    feed.write_text("".join(rewritten), encoding="utf-8")
+    feed.write_text(rewrite_feed(lines, changed, dropped, NEW_TEXT), encoding="utf-8")
     assert counts(ix.add_paths([src])) == (0, 1, 1, len(ids) - 1, 0)
     assert ix.article(dropped) is None
     assert ix.article(changed).paragraphs[0] == NEW_TEXT

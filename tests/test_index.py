@@ -7,7 +7,7 @@ import shutil
 
 from searchnews import Index
 
-from .conftest import DATA, SEEDS
+from .conftest import DATA, SEEDS, rewrite_feed
 
 SAMPLE = DATA / "fakenews_es_sample.jsonl"
 
@@ -39,15 +39,9 @@ def test_rerun_is_incremental_and_follows_the_folder(tmp_path):
 
     # change one article's text, drop another, keep the rest
     changed, dropped = ids[0], ids[1]
-    rewritten = []
-    for line in lines:
-        rec = json.loads(line)
-        if rec["article_id"] == dropped:
-            continue
-        if rec["article_id"] == changed and rec["paragraph"] == 0:
-            rec["text"] = "Nuevo párrafo sobre la región fronteriza de Kursk."
-        rewritten.append(json.dumps(rec, ensure_ascii=False) + "\n")
-    feed.write_text("".join(rewritten), encoding="utf-8")
+    feed.write_text(rewrite_feed(lines, changed, dropped,
+                                 "Nuevo párrafo sobre la región fronteriza de Kursk."),
+                    encoding="utf-8")
     third = ix.add_paths([src])
     assert (third.added, third.updated, third.removed, third.unchanged) == (0, 1, 1, len(ids) - 1)
     hits = ix.search("Kursk", limit=20)
