@@ -26,6 +26,7 @@ from typing import Callable, Counter, Iterable
 
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.searching import Searcher
 
 from . import analysis, whoosh_patches
 from .analysis import analyzer, fold
@@ -36,6 +37,7 @@ from .errors import IndexMissingError, SearchnewsError
 from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, write_lock
 
 DEFAULT_WAIT = 30.0          # seconds a second writer waits for the first
+OPEN_ATTEMPTS = 5           # generations a reader follows while rebuilds swap them
 # Paragraphs between commits, so that progress survives a crash (tests set it lower).
 COMMIT_EVERY = int(os.environ.get("SEARCHNEWS_COMMIT_EVERY") or 100_000)
 # Indexing processes beside the main one for large runs (0: index in the main one only).
@@ -106,32 +108,39 @@ class Index:
         return (f"{self.path}/ is not a usable searchnews index ({why}); rebuild it with "
                 f"'searchnews index --rebuild --index {self.path} PATH...'")
 
-    def open_whoosh(self) -> whoosh_index.Index:
-        """The live Whoosh index; a corrupt or foreign folder becomes a one-line error."""
-        for attempt in (1, 2):
-            gen = self.current_dir()
+    def _open_searcher(self) -> tuple[Path, Searcher]:
+        """A searcher over the live generation; a corrupt or foreign folder becomes a
+        one-line error.
+
+        A rebuild may swap ``CURRENT`` and delete the old generation between our reading its
+        name and opening its files; then whatever the half-deleted folder raised means only
+        "look again", and we open the generation that is live now."""
+        from .search import WEIGHTING
+        gen = self.current_dir()
+        for _ in range(OPEN_ATTEMPTS):
             try:
-                return whoosh_index.open_dir(str(gen))
-            except FileNotFoundError:
-                if attempt == 1:        # a rebuild swapped generations under us: look again
-                    continue
-                raise SearchnewsError(self._broken("files are missing")) from None
+                return gen, whoosh_index.open_dir(str(gen)).searcher(weighting=WEIGHTING)
             except Exception as exc:  # noqa: BLE001 - whoosh raises many kinds on bad files
-                raise SearchnewsError(self._broken(f"{type(exc).__name__}: {exc}")) from None
-        raise AssertionError("unreachable")
+                live = self.current_dir()
+                if live != gen:
+                    gen = live
+                    continue
+                why = "files are missing" if isinstance(exc, FileNotFoundError) \
+                    else f"{type(exc).__name__}: {exc}"
+                raise SearchnewsError(self._broken(why)) from None
+        raise SearchnewsError(f"{self.path}/: the index was rebuilt {OPEN_ATTEMPTS} times while "
+                              "opening it; try again")
 
     @contextmanager
     def searcher(self):
         """A Whoosh searcher over the live generation, reused between calls and kept fresh:
         a new commit or a swapped generation is picked up, and the first query pays the
         opening cost alone. Whoosh errors from damaged files become one clear message."""
-        from .search import WEIGHTING
         gen = self.current_dir()
         try:
             if self._searcher is None or self._gen != gen:
                 self.close()
-                self._searcher = self.open_whoosh().searcher(weighting=WEIGHTING)
-                self._gen = gen
+                self._gen, self._searcher = self._open_searcher()
             else:
                 self._searcher = self._searcher.refresh()
             yield self._searcher
@@ -160,8 +169,10 @@ class Index:
     def vocabulary(self) -> Vocabulary:
         """The indexed words (for prefix, fuzzy, "did you mean"), loaded once per commit."""
         gen = self.current_dir()
-        stamp = (gen, (gen / "vocabulary.json").stat().st_mtime_ns
-                 if (gen / "vocabulary.json").exists() else 0)
+        try:
+            stamp = (gen, (gen / "vocabulary.json").stat().st_mtime_ns)
+        except FileNotFoundError:           # not written yet, or a rebuild just removed it
+            stamp = (gen, 0)
         if self._vocabulary is None or self._vocabulary[0] != stamp:
             self._vocabulary = (stamp, Vocabulary.load(gen))
         return self._vocabulary[1]

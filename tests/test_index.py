@@ -100,3 +100,24 @@ def test_corrupt_index_folder_says_how_to_rebuild(tmp_path):
         assert "searchnews index --rebuild" in str(exc)
     else:
         raise AssertionError("a corrupt index must not answer")
+
+
+def test_a_reader_follows_a_rebuild_that_lands_while_it_opens(tmp_path, monkeypatch):
+    """The CLI reads CURRENT, then opens that generation; a rebuild finishing in between
+    deletes it. The reader must answer from the new generation, not fail."""
+    import searchnews.index as index_module
+    writer, reader = Index(tmp_path / "ix"), Index(tmp_path / "ix")
+    writer.add_paths([SEEDS])
+    stale = reader.current_dir()
+    real_open = index_module.whoosh_index.open_dir
+    rebuilt = []
+
+    def open_after_a_rebuild(path, *args, **kwargs):
+        if not rebuilt:
+            rebuilt.append(writer.add_paths([SEEDS], rebuild=True))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(index_module.whoosh_index, "open_dir", open_after_a_rebuild)
+    hits = reader.search("Kursk")
+    assert rebuilt and not stale.exists() and reader.current_dir() != stale
+    assert hits and "Kursk" in hits[0].text
