@@ -29,6 +29,7 @@ from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, plugins, syntax
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
+from . import columnar
 from .analysis import WORD_RE, fold, scan, term
 from .ranking import BM25F, rerank
 from .vocabulary import Vocabulary
@@ -455,7 +456,15 @@ def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: set[int]
     """The embedded engine's side of :func:`relevance_order`; the vocabulary's counts give
     the exact-spelling score the IDF of each spelling."""
     counts = vocabulary().counts if vocabulary and len(parsed.words) > 1 else None
+    columns = columnar.Columns.of(searcher)
+    allowed = columns.mask(flt) if columns is not None and flt is not None else None
+
     def fetch(q: Q.Query, limit: int) -> list[tuple[int, float]]:
+        if columns is not None:
+            try:
+                return columns.top(q, limit, allowed)
+            except columnar.Unsupported:
+                pass
         return [(h.docnum, h.score) for h in searcher.search(q, limit=limit, filter=flt)]
 
     column = _article_column(searcher)
@@ -567,26 +576,42 @@ def _hit(searcher: Searcher, docnum: int, score: float | None,
 def _attach_others(searcher: Searcher, q: Q.Query, hits: list[Hit], more: int,
                    expanded: dict[str, set[str]]) -> None:
     """Count each hit's matching paragraphs in its article and, when ``more``, attach the
-    best others. The query's matcher skips straight to the shown articles' paragraphs
-    instead of running over every paragraph it matches."""
+    best others."""
     reader = searcher.reader()
-    docs = sorted((d, aid) for aid in {h.article_id for h in hits}
-                  for d in reader.postings("article_id", aid).all_ids())
-    matcher = q.matcher(searcher, searcher.context() if more else searcher.boolean_context())
+    article_of = {d: aid for aid in {h.article_id for h in hits}
+                  for d in reader.postings("article_id", aid).all_ids()}
     by_article: dict[str, list[tuple[float, int]]] = {}
-    for docnum, aid in docs:
-        if matcher.is_active() and matcher.id() < docnum:
-            matcher.skip_to(docnum)
-        if not matcher.is_active():
-            break
-        if matcher.id() == docnum:
-            by_article.setdefault(aid, []).append((matcher.score() if more else 0.0, docnum))
+    for docnum, score in _matches_among(searcher, q, sorted(article_of), more > 0):
+        by_article.setdefault(article_of[docnum], []).append((score, docnum))
     for hit in hits:
         found = sorted(by_article.get(hit.article_id, []), reverse=True)
         hit.matches = max(1, len(found))
         others = [(sc, d) for sc, d in found if d != hit.docnum][:more]
         hit.others = sorted((_hit(searcher, d, sc, expanded) for sc, d in others),
                             key=lambda h: h.paragraph)
+
+
+def _matches_among(searcher: Searcher, q: Q.Query, docs: list[int], scored: bool
+                   ) -> Iterable[tuple[int, float]]:
+    """(docnum, score) of the ``docs`` (in order) that ``q`` matches; scores only when
+    ``scored``. From the postings arrays when they can answer; else the query's matcher
+    skips straight to those documents instead of running over every paragraph it matches."""
+    columns = columnar.Columns.of(searcher)
+    if columns is not None:
+        try:
+            return columns.among(q, docs)
+        except columnar.Unsupported:
+            pass
+    matcher = q.matcher(searcher, searcher.context() if scored else searcher.boolean_context())
+    found = []
+    for docnum in docs:
+        if matcher.is_active() and matcher.id() < docnum:
+            matcher.skip_to(docnum)
+        if not matcher.is_active():
+            break
+        if matcher.id() == docnum:
+            found.append((docnum, matcher.score() if scored else 0.0))
+    return found
 
 
 def _marked_terms(parsed: ParsedQuery) -> dict[str, set[str]]:

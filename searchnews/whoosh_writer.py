@@ -35,7 +35,7 @@ from whoosh.index import FileIndex
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
-from . import analysis
+from . import analysis, columnar
 from .errors import SearchnewsError
 
 _LENGTH_OF_BYTE = [byte_to_length(b) for b in range(256)]
@@ -207,6 +207,8 @@ class BulkWriter(SegmentWriter):
         if last_field is not None:
             fw.finish_field()
         fw.close()
+        columnar.write(self.newsegment.create_file(self.storage, columnar.EXT),
+                       ((f, t, ids, ws) for (f, t), (ids, ws, _) in self.pool.terms.items()))
 
     def _field_lengths(self) -> dict[str, list[int]]:
         """fieldname -> length of each document, for the fields that keep lengths, read once

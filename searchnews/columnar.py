@@ -1,0 +1,270 @@
+"""Each segment's title and text postings as flat arrays, and BM25F over them with numpy.
+
+Whoosh evaluates a query one posting at a time in Python: its matchers decompress and unpickle
+every block (positions included) and score each posting through several method calls. At a
+million paragraphs a query of common words ("gobierno mexicano") walks 10⁵ postings per word
+and field, and that alone takes 80-280 ms (measured on bench/'s 1M index). Ranking needs only
+each posting's document and term frequency, so :class:`searchnews.whoosh_writer.BulkWriter`
+also writes them, per term, as plain arrays in one more file of the segment (``.cols``, packed
+into the compound file with the rest and deleted with it). Here a query made of words (terms
+joined by AND and OR, which is what typed words become) is scored from those arrays with the
+very formula and statistics Whoosh's BM25F uses, so the ranking is the same (tests compare
+them); anything else — phrases, NOT, a segment without the file — is left to Whoosh.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+from typing import Iterable
+
+import numpy as np
+from whoosh import query as Q
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.scoring import BM25F
+from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
+
+EXT = ".cols"
+FIELDS = ("title", "text")        # the scored text fields; others stay with Whoosh
+_MAGIC = b"SNCOLS01"
+_HEADER = struct.Struct("<8sQQ")   # magic, terms, postings
+_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+
+
+class Unsupported(Exception):
+    """The query has a part only Whoosh evaluates."""
+
+
+def write(out, terms: Iterable[tuple[str, bytes, Iterable[int], Iterable[float]]]) -> None:
+    """Write (field, term, docnums, weights) of the FIELDS' terms to the open file ``out``:
+    header, each key's end, each term's postings end, all docnums, all weights, then the
+    keys (``field NUL term``, sorted for binary search)."""
+    keys, docnums, weights, key_ends, post_ends = [], [], [], [], []
+    key_end = post_end = 0
+    wanted = sorted((fieldname.encode() + b"\0" + tbytes, ids, ws)
+                    for fieldname, tbytes, ids, ws in terms if fieldname in FIELDS)
+    for key, ids, ws in wanted:
+        keys.append(key)
+        key_end += len(key)
+        ids = np.asarray(ids, dtype=np.uint32)
+        docnums.append(ids)
+        weights.append(np.asarray(ws, dtype=np.float32))
+        post_end += len(ids)
+        key_ends.append(key_end)
+        post_ends.append(post_end)
+    out.write(_HEADER.pack(_MAGIC, len(keys), post_end))
+    out.write(np.asarray(key_ends, dtype=np.uint64).tobytes())
+    out.write(np.asarray(post_ends, dtype=np.uint64).tobytes())
+    for part in docnums:
+        out.write(part.tobytes())
+    for part in weights:
+        out.write(part.tobytes())
+    out.write(b"".join(keys))
+    out.close()
+
+
+class SegmentColumns:
+    """One segment's file, read in place (a view of the mapped file, nothing copied)."""
+
+    def __init__(self, buf) -> None:
+        magic, n_terms, n_postings = _HEADER.unpack_from(buf, 0)
+        if magic != _MAGIC:
+            raise ValueError(f"not a searchnews postings file (magic {magic!r})")
+        at = _HEADER.size
+        self.key_ends = np.frombuffer(buf, np.uint64, n_terms, at)
+        at += 8 * n_terms
+        self.post_ends = np.frombuffer(buf, np.uint64, n_terms, at)
+        at += 8 * n_terms
+        self.docnums = np.frombuffer(buf, np.uint32, n_postings, at)
+        at += 4 * n_postings
+        self.weights = np.frombuffer(buf, np.float32, n_postings, at)
+        at += 4 * n_postings
+        self.keys = memoryview(buf)[at:]
+        self.n_terms = n_terms
+
+    def _key(self, i: int) -> bytes:
+        start = int(self.key_ends[i - 1]) if i else 0
+        return bytes(self.keys[start:int(self.key_ends[i])])
+
+    def postings(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        """(docnums, weights) of a ``field NUL term`` key, by binary search over the keys."""
+        lo, hi = 0, self.n_terms
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._key(mid) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == self.n_terms or self._key(lo) != key:
+            return None
+        start = int(self.post_ends[lo - 1]) if lo else 0
+        end = int(self.post_ends[lo])
+        return self.docnums[start:end], self.weights[start:end]
+
+
+def _open(segreader) -> SegmentColumns | None:
+    """The segment's postings file, or None when the segment has none (written by Whoosh's
+    own writer or an older searchnews)."""
+    storage, name = segreader._storage, segreader._segment.make_filename(EXT)
+    if not storage.file_exists(name):
+        return None
+    f = storage.open_file(name)
+    buf = getattr(f, "_buf", None)              # inside a compound file: a view of its map
+    if buf is None:
+        f.seek(0)
+        fileno = f.file.fileno() if hasattr(f, "file") else f.fileno()
+        buf = mmap.mmap(fileno, 0, access=mmap.ACCESS_READ)
+    return SegmentColumns(buf)
+
+
+class Columns:
+    """The searcher's segments as arrays: per-term postings in global docnums (deleted
+    documents left out) and each field's document lengths as Whoosh's scorer decodes them."""
+
+    def __init__(self, searcher: Searcher, segments: list[tuple[SegmentColumns, int, object]]
+                 ) -> None:
+        self.searcher = searcher
+        self.segments = segments            # (columns, docnum offset, segment reader)
+        self._lengths: dict[str, np.ndarray] = {}
+        self._live: np.ndarray | None = None
+        self.has_deletions = any(r.has_deletions() for _, _, r in segments)
+
+    @classmethod
+    def of(cls, searcher: Searcher) -> "Columns | None":
+        """The searcher's columns, opened once and cached on it (None: some segment has no
+        postings file, so Whoosh answers)."""
+        cached = getattr(searcher, "_searchnews_columns", False)
+        if cached is False:
+            reader = searcher.reader()
+            leaves = reader.leaf_readers()
+            segments = [(_open(r), offset, r) for r, offset in leaves]
+            cached = None if any(c is None for c, _, _ in segments) else cls(searcher, segments)
+            searcher._searchnews_columns = cached
+        return cached
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """Each document's length in a field, through the byte encoding Whoosh stores."""
+        out = self._lengths.get(fieldname)
+        if out is None:
+            parts = []
+            for _, _, r in self.segments:
+                column = r._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+                part = np.zeros(r.doc_count_all(), np.uint8)    # a missing byte means 0
+                if column is not None:      # one byte per document, read in one piece
+                    raw = column._dbfile.get(column._basepos, column._count)
+                    part[:len(raw)] = np.frombuffer(raw, np.uint8)
+                parts.append(part)
+            out = self._lengths[fieldname] = _LENGTH[np.concatenate(parts)]
+        return out
+
+    def live(self) -> np.ndarray:
+        """True for each document not deleted."""
+        if self._live is None:
+            parts = []
+            for _, offset, r in self.segments:
+                alive = np.ones(r.doc_count_all(), bool)
+                deleted = list(r._perdoc.deleted_docs()) if r.has_deletions() else []
+                alive[deleted] = False
+                parts.append(alive)
+            self._live = np.concatenate(parts)
+        return self._live
+
+    def mask(self, docnums: set[int]) -> np.ndarray:
+        """A set of docnums (a date or source filter) as a boolean mask."""
+        out = np.zeros(self.searcher.doc_count_all(), bool)
+        out[np.fromiter(docnums, np.int64, len(docnums))] = True
+        return out
+
+    def postings(self, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """(global docnums, term weights) of a term, in docnum order."""
+        key = fieldname.encode() + b"\0" + tbytes
+        ids, weights = [], []
+        for columns, offset, _ in self.segments:
+            found = columns.postings(key)
+            if found is not None:
+                ids.append(found[0].astype(np.int64) + offset)
+                weights.append(found[1].astype(np.float64))
+        if not ids:
+            return np.empty(0, np.int64), np.empty(0, np.float64)
+        docs, tf = np.concatenate(ids), np.concatenate(weights)
+        if self.has_deletions:
+            keep = self.live()[docs]
+            docs, tf = docs[keep], tf[keep]
+        return docs, tf
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def evaluate(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, scores) of every match, as Whoosh's matchers score them: a term by
+        BM25F (times its boost), OR the sum over the parts a document has, AND the sum
+        where it has them all. Raises :class:`Unsupported` for anything else."""
+        if type(q) is Q.Term:
+            return self._term(q)
+        if type(q) in (Q.Or, Q.And) and q.boost == 1.0 and q.subqueries \
+                and getattr(q, "scale", None) is None:
+            parts = [self.evaluate(sub) for sub in q.subqueries]
+            return _union(parts) if type(q) is Q.Or else _intersection(parts)
+        raise Unsupported(type(q).__name__)
+
+    def _term(self, q: Q.Term) -> tuple[np.ndarray, np.ndarray]:
+        searcher, weighting = self.searcher, self.searcher.weighting
+        if q.fieldname not in FIELDS or q.minquality or not isinstance(weighting, BM25F) \
+                or weighting._field_B:
+            raise Unsupported(f"term on {q.fieldname} scored by {type(weighting).__name__}")
+        tbytes = searcher.schema[q.fieldname].to_bytes(q.text)
+        docs, tf = self.postings(q.fieldname, tbytes)
+        if not len(docs):
+            return docs, tf
+        idf = searcher.idf(q.fieldname, tbytes)
+        avgfl = searcher.avg_field_length(q.fieldname) or 1
+        B, K1 = weighting.B, weighting.K1
+        fl = self.lengths(q.fieldname)[docs]
+        scores = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+        return docs, scores * q.boost if q.boost != 1.0 else scores
+
+    def among(self, q: Q.Query, docnums: list[int]) -> list[tuple[int, float]]:
+        """(docnum, score) of the given documents (sorted) that ``q`` matches."""
+        docs, scores = self.evaluate(q)
+        wanted = np.asarray(docnums, dtype=np.int64)
+        at = np.minimum(np.searchsorted(docs, wanted), max(len(docs) - 1, 0))
+        hit = docs[at] == wanted if len(docs) else np.zeros(len(wanted), bool)
+        return list(zip(wanted[hit].tolist(), scores[at[hit]].tolist()))
+
+    def top(self, q: Q.Query, limit: int, allowed: np.ndarray | None = None
+            ) -> list[tuple[int, float]]:
+        """The ``limit`` best (docnum, score), best first and, at equal scores, lower docnum
+        first as Whoosh's collector orders them; ``allowed``: a boolean mask of documents."""
+        docs, scores = self.evaluate(q)
+        if allowed is not None and len(docs):
+            keep = allowed[docs]
+            docs, scores = docs[keep], scores[keep]
+        if len(docs) > limit:
+            best = np.argpartition(-scores, limit - 1)[:limit]
+            # keep every document tied with the last place, so ties break by docnum
+            threshold = scores[best].min()
+            best = np.flatnonzero(scores >= threshold)
+            docs, scores = docs[best], scores[best]
+        order = np.lexsort((docs, -scores))[:limit]
+        return list(zip(docs[order].tolist(), scores[order].tolist()))
+
+
+def _union(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    if len(parts) == 1:
+        return parts[0]
+    docs, inverse = np.unique(np.concatenate([d for d, _ in parts]), return_inverse=True)
+    return docs, np.bincount(inverse, weights=np.concatenate([s for _, s in parts]),
+                             minlength=len(docs))
+
+
+def _intersection(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    parts = sorted(parts, key=lambda p: len(p[0]))     # the rarest word narrows fastest
+    docs, scores = parts[0]
+    for other_docs, other_scores in parts[1:]:
+        docs, mine, theirs = np.intersect1d(docs, other_docs, assume_unique=True,
+                                            return_indices=True)
+        scores = scores[mine] + other_scores[theirs]
+    return docs, scores

@@ -1,0 +1,112 @@
+"""Scoring from the postings arrays ranks exactly as Whoosh's matchers do."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import searchnews.index as index_module
+from searchnews import Index, columnar
+from searchnews.search import parse
+
+from .conftest import DATA, SEEDS, rewrite_feed
+
+SAMPLE = DATA / "fakenews_es_sample.jsonl"
+
+
+def _queries() -> list[str]:
+    """Word pairs and triples from the sample's titles and first paragraphs: common and rare
+    words, in title and text."""
+    out = ["Kursk", "soldados norcoreanos", "gobierno", "presidente de México"]
+    for n, line in enumerate(SAMPLE.read_text(encoding="utf-8").splitlines()[:120]):
+        rec = json.loads(line)
+        words = re.findall(r"[^\W\d_]{4,}", rec["title"] + " " + rec["text"])
+        if len(words) >= 3:
+            out.append(" ".join(words[n % 3:n % 3 + 1 + n % 3]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def updated_index(tmp_path_factory):
+    """The seed and sample indexed by two worker processes, then re-indexed with an article
+    changed and one removed: several segments, one with deleted paragraphs."""
+    tmp = tmp_path_factory.mktemp("columnar")
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    ids = list(dict.fromkeys(json.loads(x)["article_id"] for x in lines))
+    feed = tmp / "news" / "feed.jsonl"
+    feed.parent.mkdir()
+    feed.write_text("".join(lines), encoding="utf-8")
+    ix = Index(tmp / "ix")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(index_module, "PARALLEL_AFTER", 100)
+        mp.setattr(index_module, "WORKERS", 2)
+        ix.add_paths([SEEDS, feed.parent])
+    feed.write_text(rewrite_feed(lines, ids[3], ids[5], "El gobierno de México anunció hoy "
+                                 "un nuevo plan de vacunación en todo el país."), encoding="utf-8")
+    ix.add_paths([SEEDS, feed.parent])
+    return ix
+
+
+def test_every_segment_has_its_postings_arrays(updated_index):
+    with updated_index.searcher() as s:
+        leaves = s.reader().leaf_readers()
+        columns = columnar.Columns.of(s)
+        assert len(leaves) >= 3 and any(r.has_deletions() for r, _ in leaves)
+        assert columns is not None and len(columns.segments) == len(leaves)
+
+
+def test_arrays_rank_as_whoosh_does(updated_index):
+    compared = 0
+    with updated_index.searcher() as s:
+        columns = columnar.Columns.of(s)
+        for text in _queries():
+            parsed = parse(s, text)
+            for q in (parsed.q_all, parsed.q_any):
+                ours = columns.top(q, 30)
+                theirs = [(h.docnum, h.score) for h in s.search(q, limit=30)]
+                assert [d for d, _ in ours] == [d for d, _ in theirs], text
+                assert [sc for _, sc in ours] == pytest.approx([sc for _, sc in theirs],
+                                                               rel=1e-9), text
+                compared += bool(theirs)
+    assert compared > 150       # most queries found something to compare
+
+
+def test_deleted_paragraphs_are_never_returned(updated_index):
+    """The words of each paragraph the update replaced or removed find other paragraphs,
+    never the deleted ones (their postings are still in the segment's arrays)."""
+    with updated_index.searcher() as s:
+        columns = columnar.Columns.of(s)
+        reader = s.reader()
+        deleted = {off + d for r, off in reader.leaf_readers() for d in r._perdoc.deleted_docs()}
+        words = {w for d in deleted
+                 for w in re.findall(r"[^\W\d_]{5,}", reader.stored_fields(d)["text"])}
+        found = {d for d, _ in columns.top(parse(s, " OR ".join(sorted(words))).q_any, 10**6)}
+    assert deleted and len(found) > 50
+    assert not deleted & found
+
+
+def test_queries_answer_the_same_with_and_without_arrays(updated_index, monkeypatch):
+    """Through the whole search path (grouping, re-ranking, date filter, snippets)."""
+    queries = [("gobierno de México", {}), ("presidente elecciones", {"since": "2017"}),
+               ("vacunación país", {"more": 3}), ("Kursk", {"more": 3})]
+
+    def results():
+        fresh = Index(updated_index.path)
+        return [[(h.to_dict(), [o.to_dict() for o in h.others]) for h in fresh.search(q, **opts)]
+                for q, opts in queries]
+
+    with_arrays = results()
+    monkeypatch.setattr(columnar.Columns, "of", classmethod(lambda cls, searcher: None))
+    assert results() == with_arrays
+    assert all(with_arrays) and any(others for hits in with_arrays for _, others in hits)
+    assert any(hit["matches"] > 1 for hits in with_arrays for hit, _ in hits)
+
+
+def test_phrases_and_negations_are_left_to_whoosh(updated_index):
+    with updated_index.searcher() as s:
+        columns = columnar.Columns.of(s)
+        for text in ('"gobierno de México"', "gobierno NOT México"):
+            with pytest.raises(columnar.Unsupported):
+                columns.top(parse(s, text).q_all, 10)
