@@ -16,7 +16,6 @@ a fragment or a typo makes it match nothing.
 
 from __future__ import annotations
 
-import bisect
 import calendar
 import functools
 import datetime as dt
@@ -24,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
 from whoosh import query as Q
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, plugins, syntax
 from whoosh.searching import Searcher
@@ -320,26 +320,26 @@ def make_filter(since: str | None = None, until: str | None = None,
 
 
 def filter_docs(searcher: Searcher, since: str | None = None, until: str | None = None,
-                sources: Sequence[str] = ()) -> set[int] | None:
-    """The documents a hit may come from, as a set of docnums (None: all).
+                sources: Sequence[str] = ()) -> np.ndarray | None:
+    """The documents a hit may come from, as sorted docnums (None: all).
 
     Whoosh's DateRange filter walks the postings of every date in the range on each query
     (140 ms at 100k paragraphs); here the date column is read and sorted once per searcher,
-    and a range is two bisections and a slice.
+    and a range is two binary searches and a slice.
     """
-    docs: set[int] | None = None
+    docs: np.ndarray | None = None
     if since or until:
-        keys, order = _date_order(searcher)
-        lo = bisect.bisect_left(keys, datetime_to_long(parse_day(since))) if since else 0
-        hi = bisect.bisect_right(keys, datetime_to_long(parse_day(until, end=True))) \
-            if until else len(keys)
         if since and until and parse_day(since) > parse_day(until, end=True):
             raise QueryError(f"--since {since} is after --until {until}")
-        docs = set(order[lo:hi])
+        keys, order = _date_order(searcher)
+        lo = np.searchsorted(keys, datetime_to_long(parse_day(since)), "left") if since else 0
+        hi = np.searchsorted(keys, datetime_to_long(parse_day(until, end=True)), "right") \
+            if until else len(keys)
+        docs = np.sort(order[lo:hi])
     if sources:
-        q = make_filter(sources=sources)
-        found = set(searcher.docs_for_query(q))
-        docs = found if docs is None else docs & found
+        found = np.fromiter(sorted(searcher.docs_for_query(make_filter(sources=sources))),
+                            np.int64)
+        docs = found if docs is None else np.intersect1d(docs, found, assume_unique=True)
     return docs
 
 
@@ -351,15 +351,16 @@ def _article_column(searcher: Searcher):
     return column
 
 
-def _date_order(searcher: Searcher) -> tuple[list[int], list[int]]:
+def _date_order(searcher: Searcher) -> tuple[np.ndarray, np.ndarray]:
     """(dates, docnums) of the dated documents sorted by date, cached on the searcher (a
     refreshed searcher after a commit is a new object, so the cache never goes stale)."""
     cached = getattr(searcher, "_searchnews_dates", None)
     if cached is None:
-        values = list(searcher.reader().column_reader("date", translate=False))
-        order = sorted((d for d, v in enumerate(values) if v != _NO_DATE), key=values.__getitem__)
-        cached = ([values[d] for d in order], order)
-        searcher._searchnews_dates = cached
+        values = np.concatenate([columnar.column_values(r, "date", _NO_DATE)
+                                 for r, _ in searcher.reader().leaf_readers()])
+        dated = np.flatnonzero(values != _NO_DATE)
+        order = dated[np.argsort(values[dated], kind="stable")]
+        cached = searcher._searchnews_dates = (values[order], order)
     return cached
 
 
@@ -390,13 +391,14 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
     tiers = [parsed.q_all, parsed.q_any]
     if sort == "date":
         # newest first, then the undated (in relevance order); scores mean nothing here
-        dated = set(_date_order(searcher)[1])
-        ranked = _ranked(searcher, tiers, want, {"filter": dated & flt if flt is not None
+        dated = set(_date_order(searcher)[1].tolist())
+        allowed = set(flt.tolist()) if flt is not None else None
+        ranked = _ranked(searcher, tiers, want, {"filter": dated & allowed if allowed is not None
                                                  else dated, "sortedby": "date",
                                                  "reverse": True},
                          group, first_tier_only=True)
         if len(ranked) < want and not (since or until):
-            undated = {"mask": dated} if flt is None else {"filter": flt - dated}
+            undated = {"mask": dated} if allowed is None else {"filter": allowed - dated}
             ranked += _ranked(searcher, tiers, want - len(ranked), undated, group,
                               first_tier_only=True)
         ranked = [(docnum, None) for docnum, _ in ranked]
@@ -450,7 +452,7 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
     return _hits(searcher, ranked, expanded, True, limit)
 
 
-def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: set[int] | None,
+def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: np.ndarray | None,
                group: bool, vocabulary: Callable[[], Vocabulary] | None = None
                ) -> list[tuple[int, float]]:
     """The embedded engine's side of :func:`relevance_order`; the vocabulary's counts give
@@ -465,7 +467,8 @@ def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: set[int]
                 return columns.top(q, limit, allowed)
             except columnar.Unsupported:
                 pass
-        return [(h.docnum, h.score) for h in searcher.search(q, limit=limit, filter=flt)]
+        return [(h.docnum, h.score) for h in searcher.search(
+            q, limit=limit, filter=set(flt.tolist()) if flt is not None else None)]
 
     column = _article_column(searcher)
     return relevance_order(parsed, fetch, column.__getitem__ if group else None,

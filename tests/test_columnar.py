@@ -110,3 +110,23 @@ def test_phrases_and_negations_are_left_to_whoosh(updated_index):
         for text in ('"gobierno de México"', "gobierno NOT México"):
             with pytest.raises(columnar.Unsupported):
                 columns.top(parse(s, text).q_all, 10)
+
+
+def test_a_segment_of_undated_articles_reads_as_undated(tmp_path):
+    """Dates come from each segment's date column, read in one piece; a segment whose
+    articles have no date has no such column."""
+    ix = Index(tmp_path / "ix")
+    ix.add_paths([SAMPLE])
+    undated = tmp_path / "sin-fecha.txt"
+    undated.write_text("El gobierno de México presentó su plan.\n\nEl gobierno insistió.",
+                       encoding="utf-8")
+    ix.add_paths([SAMPLE, undated])
+    with ix.searcher() as s:
+        assert len(s.reader().leaf_readers()) == 2
+    since = ix.search("gobierno", limit=200, since="2000", group=False)
+    newest = ix.search("gobierno", limit=200, sort="date", group=False, dedup=False)
+    assert since and all(h.date for h in since)
+    dates = [h.date for h in newest]
+    dated = [d for d in dates if d]
+    assert dated and dates == sorted(dated, reverse=True) + [None] * (len(dates) - len(dated))
+    assert {h.paragraph for h in newest if h.article_id == "sin-fecha"} == {0, 1}
