@@ -16,6 +16,9 @@ they arrive (already in docnum order), terms are sorted once at flush, field len
 once per field, and fields analysed by :class:`searchnews.analysis.SpanishTokenizer` take one
 ``findall`` pass to their positions. Memory grows with the paragraphs between commits (the
 caller commits every ``COMMIT_EVERY``).
+
+Each segment it writes (merged ones included) also gets the title and text postings as flat
+arrays (:mod:`searchnews.columnar`), from which word queries are scored.
 """
 
 from __future__ import annotations
