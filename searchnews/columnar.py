@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import mmap
 import struct
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 from whoosh import query as Q
@@ -28,8 +28,9 @@ from whoosh.util.numeric import byte_to_length
 
 EXT = ".cols"
 FIELDS = ("title", "text")        # the scored text fields; others stay with Whoosh
-_MAGIC = b"SNCOLS01"
-_HEADER = struct.Struct("<8sQQ")   # magic, terms, postings
+_MAGIC = b"SNCOLS02"
+_HEADER = struct.Struct("<8sQQQQ")   # magic, terms, postings, positions, bytes per position
+_KEY = 2 ** 32                     # paragraph × _KEY + position: one phrase key
 _LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
@@ -37,30 +38,30 @@ class Unsupported(Exception):
     """The query has a part only Whoosh evaluates."""
 
 
-def write(out, terms: Iterable[tuple[str, bytes, Iterable[int], Iterable[float]]]) -> None:
-    """Write (field, term, docnums, weights) of the FIELDS' terms to the open file ``out``:
-    header, each key's end, each term's postings end, all docnums, all weights, then the
-    keys (``field NUL term``, sorted for binary search)."""
-    keys, docnums, weights, key_ends, post_ends = [], [], [], [], []
-    key_end = post_end = 0
-    wanted = sorted((fieldname.encode() + b"\0" + tbytes, ids, ws)
-                    for fieldname, tbytes, ids, ws in terms if fieldname in FIELDS)
-    for key, ids, ws in wanted:
-        keys.append(key)
-        key_end += len(key)
-        ids = np.asarray(ids, dtype=np.uint32)
-        docnums.append(ids)
-        weights.append(np.asarray(ws, dtype=np.float32))
-        post_end += len(ids)
-        key_ends.append(key_end)
-        post_ends.append(post_end)
-    out.write(_HEADER.pack(_MAGIC, len(keys), post_end))
-    out.write(np.asarray(key_ends, dtype=np.uint64).tobytes())
-    out.write(np.asarray(post_ends, dtype=np.uint64).tobytes())
-    for part in docnums:
+def write(out, terms: Iterable[tuple[str, bytes, Sequence[int], Sequence[float], Sequence[int]]]
+          ) -> None:
+    """Write (field, term, docnums, weights, positions) of the FIELDS' terms to the open file
+    ``out``: header; each key's end, each term's postings end and positions end; all
+    docnums, all weights, all positions; then the keys (``field NUL term``, sorted for binary
+    search). A posting's weight is its number of positions, so positions need no offsets."""
+    wanted = sorted((fieldname.encode() + b"\0" + tbytes, ids, ws, poses)
+                    for fieldname, tbytes, ids, ws, poses in terms if fieldname in FIELDS)
+    keys = [key for key, _, _, _ in wanted]
+    docnums = [np.asarray(ids, dtype=np.uint32) for _, ids, _, _ in wanted]
+    weights = [np.asarray(ws, dtype=np.float32) for _, _, ws, _ in wanted]
+    positions = [np.asarray(poses, dtype=np.uint32) for _, _, _, poses in wanted]
+    for key, w, p in zip(keys, weights, positions):
+        if int(w.sum()) != len(p):
+            raise ValueError(f"term {key!r}: weights do not count its positions")
+    everywhere = np.concatenate(positions) if positions else np.empty(0, np.uint32)
+    small = not len(everywhere) or int(everywhere.max()) < 2 ** 16
+    out.write(_HEADER.pack(_MAGIC, len(keys), sum(map(len, docnums)), len(everywhere),
+                           2 if small else 4))
+    for lengths in ([len(k) for k in keys], [len(d) for d in docnums], [len(p) for p in positions]):
+        out.write(np.cumsum(np.asarray(lengths, dtype=np.uint64), dtype=np.uint64).tobytes())
+    for part in docnums + weights:
         out.write(part.tobytes())
-    for part in weights:
-        out.write(part.tobytes())
+    out.write(everywhere.astype(np.uint16 if small else np.uint32).tobytes())
     out.write(b"".join(keys))
     out.close()
 
@@ -69,18 +70,20 @@ class SegmentColumns:
     """One segment's file, read in place (a view of the mapped file, nothing copied)."""
 
     def __init__(self, buf) -> None:
-        magic, n_terms, n_postings = _HEADER.unpack_from(buf, 0)
+        magic, n_terms, n_postings, n_positions, pos_size = _HEADER.unpack_from(buf, 0)
         if magic != _MAGIC:
             raise ValueError(f"not a searchnews postings file (magic {magic!r})")
         at = _HEADER.size
-        self.key_ends = np.frombuffer(buf, np.uint64, n_terms, at)
-        at += 8 * n_terms
-        self.post_ends = np.frombuffer(buf, np.uint64, n_terms, at)
-        at += 8 * n_terms
+        self.key_ends, self.post_ends, self.pos_ends = (
+            np.frombuffer(buf, np.uint64, n_terms, at + 8 * n_terms * i) for i in range(3))
+        at += 24 * n_terms
         self.docnums = np.frombuffer(buf, np.uint32, n_postings, at)
         at += 4 * n_postings
         self.weights = np.frombuffer(buf, np.float32, n_postings, at)
         at += 4 * n_postings
+        self.positions = np.frombuffer(buf, np.uint16 if pos_size == 2 else np.uint32,
+                                       n_positions, at)
+        at += pos_size * n_positions
         self.keys = memoryview(buf)[at:]
         self.n_terms = n_terms
 
@@ -88,8 +91,9 @@ class SegmentColumns:
         start = int(self.key_ends[i - 1]) if i else 0
         return bytes(self.keys[start:int(self.key_ends[i])])
 
-    def postings(self, key: bytes) -> tuple[np.ndarray, np.ndarray] | None:
-        """(docnums, weights) of a ``field NUL term`` key, by binary search over the keys."""
+    def postings(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(docnums, weights, positions) of a ``field NUL term`` key, by binary search over
+        the keys; each posting's positions follow the previous one's."""
         lo, hi = 0, self.n_terms
         while lo < hi:
             mid = (lo + hi) // 2
@@ -99,9 +103,9 @@ class SegmentColumns:
                 hi = mid
         if lo == self.n_terms or self._key(lo) != key:
             return None
-        start = int(self.post_ends[lo - 1]) if lo else 0
-        end = int(self.post_ends[lo])
-        return self.docnums[start:end], self.weights[start:end]
+        start, end = (int(self.post_ends[lo - 1]) if lo else 0), int(self.post_ends[lo])
+        first, last = (int(self.pos_ends[lo - 1]) if lo else 0), int(self.pos_ends[lo])
+        return self.docnums[start:end], self.weights[start:end], self.positions[first:last]
 
 
 def _open(segreader) -> SegmentColumns | None:
@@ -116,7 +120,10 @@ def _open(segreader) -> SegmentColumns | None:
         f.seek(0)
         fileno = f.file.fileno() if hasattr(f, "file") else f.fileno()
         buf = mmap.mmap(fileno, 0, access=mmap.ACCESS_READ)
-    return SegmentColumns(buf)
+    try:
+        return SegmentColumns(buf)
+    except ValueError:                          # an older layout: Whoosh answers
+        return None
 
 
 class Columns:
@@ -176,20 +183,38 @@ class Columns:
 
     def postings(self, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
         """(global docnums, term weights) of a term, in docnum order."""
+        docs, tf, _, _ = self._postings(fieldname, tbytes, False)
+        return docs, tf
+
+    def _postings(self, fieldname: str, tbytes: bytes, positions: bool
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(global docnums, weights, where each posting's positions start, all positions);
+        the last two are empty unless ``positions``."""
         key = fieldname.encode() + b"\0" + tbytes
-        ids, weights = [], []
+        ids, weights, starts, poses = [], [], [], []
+        before = 0
         for columns, offset, _ in self.segments:
             found = columns.postings(key)
-            if found is not None:
-                ids.append(found[0].astype(np.int64) + offset)
-                weights.append(found[1].astype(np.float64))
+            if found is None:
+                continue
+            ids.append(found[0].astype(np.int64) + offset)
+            weights.append(found[1].astype(np.float64))
+            if positions:
+                counts = found[1].astype(np.int64)
+                starts.append(np.cumsum(counts) - counts + before)
+                poses.append(found[2].astype(np.int64))
+                before += len(found[2])
         if not ids:
-            return np.empty(0, np.int64), np.empty(0, np.float64)
+            empty = np.empty(0, np.int64)
+            return empty, np.empty(0, np.float64), empty, empty
         docs, tf = np.concatenate(ids), np.concatenate(weights)
+        starts = np.concatenate(starts) if positions else np.empty(0, np.int64)
+        poses = np.concatenate(poses) if positions else np.empty(0, np.int64)
         if self.has_deletions:
             keep = self.live()[docs]
             docs, tf = docs[keep], tf[keep]
-        return docs, tf
+            starts = starts[keep] if positions else starts
+        return docs, tf, starts, poses
 
     # -- scoring -----------------------------------------------------------------------------
 
@@ -199,27 +224,66 @@ class Columns:
         where it has them all. Raises :class:`Unsupported` for anything else."""
         if type(q) is Q.Term:
             return self._term(q)
+        if type(q) is Q.Phrase:
+            return self._phrase(q)
         if type(q) in (Q.Or, Q.And) and q.boost == 1.0 and q.subqueries \
                 and getattr(q, "scale", None) is None:
             parts = [self.evaluate(sub) for sub in q.subqueries]
             return _union(parts) if type(q) is Q.Or else _intersection(parts)
         raise Unsupported(type(q).__name__)
 
+    def _scorer(self, fieldname: str) -> tuple[float, float, float]:
+        """(B, K1, average length) of BM25F for a field, as Whoosh's BM25F scorer has them."""
+        weighting = self.searcher.weighting
+        if fieldname not in FIELDS or not isinstance(weighting, BM25F) or weighting._field_B:
+            raise Unsupported(f"{fieldname} scored by {type(weighting).__name__}")
+        return weighting.B, weighting.K1, self.searcher.avg_field_length(fieldname) or 1
+
+    def _bm25(self, fieldname: str, tbytes: bytes, docs: np.ndarray, tf: np.ndarray
+              ) -> np.ndarray:
+        B, K1, avgfl = self._scorer(fieldname)
+        idf = self.searcher.idf(fieldname, tbytes)
+        fl = self.lengths(fieldname)[docs]
+        return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+
     def _term(self, q: Q.Term) -> tuple[np.ndarray, np.ndarray]:
-        searcher, weighting = self.searcher, self.searcher.weighting
-        if q.fieldname not in FIELDS or q.minquality or not isinstance(weighting, BM25F) \
-                or weighting._field_B:
-            raise Unsupported(f"term on {q.fieldname} scored by {type(weighting).__name__}")
-        tbytes = searcher.schema[q.fieldname].to_bytes(q.text)
+        if q.minquality:
+            raise Unsupported("a term with a minimum quality")
+        self._scorer(q.fieldname)
+        tbytes = self.searcher.schema[q.fieldname].to_bytes(q.text)
         docs, tf = self.postings(q.fieldname, tbytes)
-        if not len(docs):
-            return docs, tf
-        idf = searcher.idf(q.fieldname, tbytes)
-        avgfl = searcher.avg_field_length(q.fieldname) or 1
-        B, K1 = weighting.B, weighting.K1
-        fl = self.lengths(q.fieldname)[docs]
-        scores = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+        scores = self._bm25(q.fieldname, tbytes, docs, tf)
         return docs, scores * q.boost if q.boost != 1.0 else scores
+
+    def _phrase(self, q: Q.Phrase) -> tuple[np.ndarray, np.ndarray]:
+        """Whoosh's phrase (``slop`` 1): the paragraphs where the words stand at consecutive
+        positions, scored as the AND of its words. Each word's positions, shifted back by
+        its place in the phrase, become keys (paragraph, start); a start every word shares
+        is a match."""
+        if q.slop != 1 or not q.words:
+            raise Unsupported(f"a phrase with slop {q.slop}")
+        self._scorer(q.fieldname)
+        field = self.searcher.schema[q.fieldname]
+        words = [field.to_bytes(w) for w in q.words]
+        found = [self._postings(q.fieldname, w, True) for w in words]
+        docs = found[0][0]
+        for other in found[1:]:
+            docs = np.intersect1d(docs, other[0], assume_unique=True)
+        span = len(words) + 1                  # keeps every shifted start above zero
+        keys = None
+        for i, (word_docs, tf, starts, poses) in enumerate(found):
+            at = np.searchsorted(word_docs, docs)
+            counts = tf[at].astype(np.int64)
+            first = np.repeat(starts[at] - (np.cumsum(counts) - counts), counts)
+            where = poses[first + np.arange(counts.sum())]
+            mine = np.repeat(np.arange(len(docs)), counts) * _KEY + where - i + span
+            keys = mine if keys is None else np.intersect1d(keys, mine)
+        hit = np.unique(keys // _KEY) if keys is not None else np.empty(0, np.int64)
+        scores = np.zeros(len(hit))
+        for w, (word_docs, tf, _, _) in zip(words, found):
+            at = np.searchsorted(word_docs, docs[hit])
+            scores += self._bm25(q.fieldname, w, docs[hit], tf[at])
+        return docs[hit], scores * q.boost if q.boost != 1.0 else scores
 
     def among(self, q: Q.Query, docnums: list[int]) -> list[tuple[int, float]]:
         """(docnum, score) of the given documents (sorted) that ``q`` matches."""

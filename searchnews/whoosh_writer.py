@@ -33,6 +33,7 @@ from collections import Counter
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.fields import FieldType
+from whoosh.formats import Positions
 from whoosh.filedb.filestore import Storage
 from whoosh.index import FileIndex
 from whoosh.util.numeric import byte_to_length
@@ -42,6 +43,7 @@ from . import analysis, columnar
 from .errors import SearchnewsError
 
 _LENGTH_OF_BYTE = [byte_to_length(b) for b in range(256)]
+_POSITIONS = Positions()        # decodes the positions of postings merged in from a segment
 
 
 def _positions(words: list[str], stem: bool) -> dict[str, list[int]]:
@@ -85,27 +87,35 @@ def _fill_blocks(pw, docnums: array, weights: list[float], values: list[bytes | 
 
 class TermPool:
     """Postings grouped by (field, term bytes); each group's docnums only ever increase, as a
-    writer numbers its documents (and merged segments after them) in order."""
+    writer numbers its documents (and merged segments after them) in order. The positions of
+    the title and text fields are also kept raw, one flat array per term, for
+    :mod:`searchnews.columnar`."""
 
     def __init__(self) -> None:
-        self.terms: dict[tuple[str, bytes], tuple[array, list, list]] = {}
+        self.terms: dict[tuple[str, bytes], tuple[array, list, list, array]] = {}
 
     def extend(self, docnum: int,
-               postings: list[tuple[tuple[str, bytes], float, bytes | None]]) -> None:
-        """A document's postings: ((field, term bytes), weight, encoded value) each."""
+               postings: list[tuple[tuple[str, bytes], float, bytes | None, list[int] | None]]
+               ) -> None:
+        """A document's postings: ((field, term bytes), weight, encoded value, positions)
+        each; positions None means "decode them from the value if columnar keeps them"."""
         terms = self.terms
-        for key, weight, vbytes in postings:
+        for key, weight, vbytes, poses in postings:
             group = terms.get(key)
             if group is None:
-                group = terms[key] = (array("i"), [], [])
+                group = terms[key] = (array("i"), [], [], array("I"))
             group[0].append(docnum)
             group[1].append(weight)
             group[2].append(vbytes)
+            if poses is None and vbytes and key[0] in columnar.FIELDS:
+                poses = _POSITIONS.decode_positions(vbytes)
+            if poses:
+                group[3].extend(poses)
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         """One posting, as Whoosh's pool takes it (used when merging segments in)."""
         fieldname, tbytes, docnum, weight, vbytes = item
-        self.extend(docnum, [((fieldname, tbytes), weight, vbytes)])
+        self.extend(docnum, [((fieldname, tbytes), weight, vbytes, None)])
 
     def cleanup(self) -> None:
         self.terms.clear()
@@ -162,10 +172,10 @@ class BulkWriter(SegmentWriter):
 
     def _postings(self, fieldname: str, field: FieldType,
                   tokenizer: analysis.SpanishTokenizer | None, value
-                  ) -> tuple[list[tuple[tuple[str, bytes], float, bytes]], int]:
-        """((field, term bytes), weight, encoded positions) of each term of a field's value,
-        and the value's length. A value equal to the previous document's — an article's
-        title, date and source, on each of its paragraphs — is analysed once."""
+                  ) -> tuple[list[tuple[tuple[str, bytes], float, bytes, list | None]], int]:
+        """((field, term bytes), weight, encoded positions, positions) of each term of a
+        field's value, and the value's length. A value equal to the previous document's — an
+        article's title, date and source, on each of its paragraphs — is analysed once."""
         last = self._last.get(fieldname)
         if last is not None and last[0] == value:
             if last[3] and analysis.recording is not None:
@@ -178,13 +188,13 @@ class BulkWriter(SegmentWriter):
                 analysis.recording.update(words)
             encode = field.format.encode
             positions = _positions(words, tokenizer.stem)
-            postings = [((fieldname, text.encode("utf-8")), float(len(poses)), encode(poses))
-                        for text, poses in positions.items()]
+            postings = [((fieldname, text.encode("utf-8")), float(len(poses)), encode(poses),
+                         poses) for text, poses in positions.items()]
             length = sum(len(poses) for poses in positions.values())
         else:
             postings, length = [], 0
             for tbytes, freq, weight, vbytes in field.index(value):
-                postings.append(((fieldname, tbytes), weight, vbytes))
+                postings.append(((fieldname, tbytes), weight, vbytes, None))
                 length += freq if field.scorable else 0
         self._last[fieldname] = (value, postings, length, words)
         return postings, length
@@ -196,7 +206,7 @@ class BulkWriter(SegmentWriter):
         fw = self.fieldwriter
         last_field = None
         for fieldname, tbytes in sorted(self.pool.terms):
-            docnums, weights, values = self.pool.terms[fieldname, tbytes]
+            docnums, weights, values, _ = self.pool.terms[fieldname, tbytes]
             if fieldname != last_field:
                 if last_field is not None:
                     fw.finish_field()
@@ -211,7 +221,8 @@ class BulkWriter(SegmentWriter):
             fw.finish_field()
         fw.close()
         columnar.write(self.newsegment.create_file(self.storage, columnar.EXT),
-                       ((f, t, ids, ws) for (f, t), (ids, ws, _) in self.pool.terms.items()))
+                       ((f, t, ids, ws, poses)
+                        for (f, t), (ids, ws, _, poses) in self.pool.terms.items()))
 
     def _field_lengths(self) -> dict[str, list[int]]:
         """fieldname -> length of each document, for the fields that keep lengths, read once
