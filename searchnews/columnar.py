@@ -3,13 +3,14 @@
 Whoosh evaluates a query one posting at a time in Python: its matchers decompress and unpickle
 every block (positions included) and score each posting through several method calls. At a
 million paragraphs a query of common words ("gobierno mexicano") walks 10⁵ postings per word
-and field, and that alone takes 80-280 ms (measured on bench/'s 1M index). Ranking needs only
-each posting's document and term frequency, so :class:`searchnews.whoosh_writer.BulkWriter`
-also writes them, per term, as plain arrays in one more file of the segment (``.cols``, packed
-into the compound file with the rest and deleted with it). Here a query made of words (terms
-joined by AND and OR, which is what typed words become) is scored from those arrays with the
-very formula and statistics Whoosh's BM25F uses, so the ranking is the same (tests compare
-them); anything else — phrases, NOT, a segment without the file — is left to Whoosh.
+and field, and that alone takes 80-280 ms (measured on bench/'s 1M index). Ranking needs each
+posting's document, term frequency and, for phrases, positions, so
+:class:`searchnews.whoosh_writer.BulkWriter` also writes them, per term, as plain arrays in one
+more file of the segment (``.cols``, packed into the compound file with the rest and deleted
+with it). Here a query made of words and phrases joined by AND and OR (what typed words and
+quotes become) is scored from those arrays with the very formula and statistics Whoosh's
+BM25F uses, so the ranking is the same (tests compare them); anything else — NOT, a phrase
+with slop, a segment without the file — is left to Whoosh.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ class Columns:
         """True for each document not deleted."""
         if self._live is None:
             parts = []
-            for _, offset, r in self.segments:
+            for _, _, r in self.segments:
                 alive = np.ones(r.doc_count_all(), bool)
                 deleted = list(r._perdoc.deleted_docs()) if r.has_deletions() else []
                 alive[deleted] = False
@@ -175,10 +176,10 @@ class Columns:
             self._live = np.concatenate(parts)
         return self._live
 
-    def mask(self, docnums: set[int]) -> np.ndarray:
-        """A set of docnums (a date or source filter) as a boolean mask."""
+    def mask(self, docnums: np.ndarray) -> np.ndarray:
+        """Docnums (a date or source filter) as a boolean mask."""
         out = np.zeros(self.searcher.doc_count_all(), bool)
-        out[np.fromiter(docnums, np.int64, len(docnums))] = True
+        out[docnums] = True
         return out
 
     def postings(self, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:

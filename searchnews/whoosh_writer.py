@@ -18,7 +18,7 @@ once per field, and fields analysed by :class:`searchnews.analysis.SpanishTokeni
 caller commits every ``COMMIT_EVERY``).
 
 Each segment it writes (merged ones included) also gets the title and text postings as flat
-arrays (:mod:`searchnews.columnar`), from which word queries are scored.
+arrays, positions included (:mod:`searchnews.columnar`), from which queries are scored.
 """
 
 from __future__ import annotations
