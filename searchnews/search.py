@@ -351,13 +351,22 @@ def _article_column(searcher: Searcher):
     return column
 
 
+def _date_values(searcher: Searcher) -> np.ndarray:
+    """Each document's date as the date column holds it (_NO_DATE: undated), cached on the
+    searcher (a refreshed searcher after a commit is a new object, so it never goes stale)."""
+    cached = getattr(searcher, "_searchnews_date_values", None)
+    if cached is None:
+        leaves = searcher.reader().leaf_readers()
+        cached = searcher._searchnews_date_values = np.concatenate(
+            [columnar.column_values(r, "date", _NO_DATE) for r, _ in leaves])
+    return cached
+
+
 def _date_order(searcher: Searcher) -> tuple[np.ndarray, np.ndarray]:
-    """(dates, docnums) of the dated documents sorted by date, cached on the searcher (a
-    refreshed searcher after a commit is a new object, so the cache never goes stale)."""
+    """(dates, docnums) of the dated documents sorted by date, cached on the searcher."""
     cached = getattr(searcher, "_searchnews_dates", None)
     if cached is None:
-        values = np.concatenate([columnar.column_values(r, "date", _NO_DATE)
-                                 for r, _ in searcher.reader().leaf_readers()])
+        values = _date_values(searcher)
         dated = np.flatnonzero(values != _NO_DATE)
         order = dated[np.argsort(values[dated], kind="stable")]
         cached = searcher._searchnews_dates = (values[order], order)
@@ -391,14 +400,13 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
     tiers = [parsed.q_all, parsed.q_any]
     if sort == "date":
         # newest first, then the undated (in relevance order); scores mean nothing here
-        dated = set(_date_order(searcher)[1].tolist())
-        allowed = set(flt.tolist()) if flt is not None else None
-        ranked = _ranked(searcher, tiers, want, {"filter": dated & allowed if allowed is not None
-                                                 else dated, "sortedby": "date",
-                                                 "reverse": True},
+        dated = _date_order(searcher)[1]
+        ranked = _ranked(searcher, tiers, want,
+                         {"filter": dated if flt is None else np.intersect1d(dated, flt),
+                          "sortedby": "date", "reverse": True},
                          group, first_tier_only=True)
         if len(ranked) < want and not (since or until):
-            undated = {"mask": dated} if allowed is None else {"filter": allowed - dated}
+            undated = {"mask": dated} if flt is None else {"filter": np.setdiff1d(flt, dated)}
             ranked += _ranked(searcher, tiers, want - len(ranked), undated, group,
                               first_tier_only=True)
         ranked = [(docnum, None) for docnum, _ in ranked]
@@ -446,8 +454,8 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
     if not keys:
         return Results()
     q = Q.Or([Q.Term("text", t, boost=w) for t, w in keys])
-    ranked = _ranked(searcher, [q], limit * 2 + 5, {"mask": Q.Term("article_id", article_id)},
-                     group=True)
+    own = np.fromiter(searcher.reader().postings("article_id", article_id).all_ids(), np.int64)
+    ranked = _ranked(searcher, [q], limit * 2 + 5, {"mask": own}, group=True)
     expanded = {"title": {t for t, _ in keys}, "text": {t for t, _ in keys}, WORDS: set()}
     return _hits(searcher, ranked, expanded, True, limit)
 
@@ -534,17 +542,17 @@ def _ranked(searcher: Searcher, tiers: list[Q.Query], want: int, options: dict, 
             continue
         fetch = want * 4 if group else want
         while True:
-            results = searcher.search(q, limit=fetch, **options)
-            for hit in results:
-                if hit.docnum in seen_docs:
+            results = _fetch(searcher, q, fetch, options)
+            for docnum, score in results:
+                if docnum in seen_docs:
                     continue
-                seen_docs.add(hit.docnum)
+                seen_docs.add(docnum)
                 if article_of is not None:
-                    aid = article_of[hit.docnum]
+                    aid = article_of[docnum]
                     if aid in seen_articles:
                         continue
                     seen_articles.add(aid)
-                ranked.append((hit.docnum, hit.score if hit.score is not None else 0.0))
+                ranked.append((docnum, score if score is not None else 0.0))
             # one article may fill many places: look deeper until enough articles are found
             if len(ranked) >= want or len(results) < fetch or not group:
                 break
@@ -552,6 +560,34 @@ def _ranked(searcher: Searcher, tiers: list[Q.Query], want: int, options: dict, 
         if len(ranked) >= want:
             break
     return ranked[:want]
+
+
+def _fetch(searcher: Searcher, q: Q.Query, limit: int, options: dict
+           ) -> list[tuple[int, float | None]]:
+    """The best ``limit`` (docnum, score) of ``q`` under Whoosh's search ``options``
+    (``filter``/``mask``: docnum arrays; ``sortedby="date"`` with ``reverse``: newest first,
+    scores None), from the postings arrays when they can answer, else from Whoosh."""
+    columns = columnar.Columns.of(searcher)
+    by_date = options.get("sortedby") == "date" and options.get("reverse")
+    if columns is not None and set(options) <= {"filter", "mask", "sortedby", "reverse"} \
+            and (by_date or "sortedby" not in options):
+        allowed = np.ones(searcher.doc_count_all(), bool) if "filter" not in options else \
+            columns.mask(options["filter"])
+        if "mask" in options:
+            allowed[options["mask"]] = False
+        try:
+            if not by_date:
+                return columns.top(q, limit, allowed)
+            docs, _ = columns.evaluate(q)
+        except columnar.Unsupported:
+            pass
+        else:
+            docs = docs[allowed[docs]]
+            # Whoosh's order: (date, docnum) pairs, largest first
+            newest = np.lexsort((docs, _date_values(searcher)[docs]))[::-1][:limit]
+            return [(d, None) for d in docs[newest].tolist()]
+    whoosh = {k: set(v.tolist()) if isinstance(v, np.ndarray) else v for k, v in options.items()}
+    return [(h.docnum, h.score) for h in searcher.search(q, limit=limit, **whoosh)]
 
 
 def _hits(searcher: Searcher, ranked: list[tuple[int, float | None]],

@@ -122,20 +122,26 @@ def test_deleted_paragraphs_are_never_returned(updated_index):
 
 
 def test_queries_answer_the_same_with_and_without_arrays(updated_index, monkeypatch):
-    """Through the whole search path (grouping, re-ranking, date filter, snippets)."""
+    """Through the whole search path (grouping, re-ranking, date filter and sort, snippets),
+    and "similar" (a weighted OR query with the article itself masked out)."""
     queries = [("gobierno de México", {}), ("presidente elecciones", {"since": "2017"}),
-               ("vacunación país", {"more": 3}), ("Kursk", {"more": 3})]
+               ("vacunación país", {"more": 3}), ("Kursk", {"more": 3}),
+               ("gobierno", {"sort": "date", "limit": 60, "group": False, "dedup": False}),
+               ("presidente", {"sort": "date", "since": "2016", "limit": 30})]
 
     def results():
         fresh = Index(updated_index.path)
-        return [[(h.to_dict(), [o.to_dict() for o in h.others]) for h in fresh.search(q, **opts)]
-                for q, opts in queries]
+        found = [[(h.to_dict(), [o.to_dict() for o in h.others]) for h in fresh.search(q, **opts)]
+                 for q, opts in queries]
+        related = [h.to_dict() for h in fresh.similar(found[0][0][0]["article_id"])]
+        return found, related
 
-    with_arrays = results()
+    with_arrays, related = results()
     monkeypatch.setattr(columnar.Columns, "of", classmethod(lambda cls, searcher: None))
-    assert results() == with_arrays
+    assert results() == (with_arrays, related)
     assert all(with_arrays) and any(others for hits in with_arrays for _, others in hits)
     assert any(hit["matches"] > 1 for hits in with_arrays for hit, _ in hits)
+    assert len(related) > 3
 
 
 def test_negations_and_loose_phrases_are_left_to_whoosh(updated_index):
