@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Stock-Whoosh baseline: what a plain Whoosh 2.7.4 setup gives, for searchnews to beat.
 
-Schema id/title/text (stored)/date/source, Whoosh's own LanguageAnalyzer("es"), one writer with
-default settings, default highlighter. Run as a child by run.py (see benchlib.adapter_main):
+Schema id/title/text (stored)/date/source, Whoosh's own LanguageAnalyzer("es") (both from
+searchnews/stock.py, which `searchnews eval --stock` uses too), one writer with default
+settings, default highlighter. Run as a child by run.py (see benchlib.adapter_main):
 
     python bench/baseline.py build CORPUS.jsonl INDEX_DIR      # prints stats JSON
     python bench/baseline.py latency INDEX_DIR [--per-kind N] [--repeats R]
@@ -18,24 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.analysis import LanguageAnalyzer
-from whoosh.fields import DATETIME, ID, TEXT, Schema
 from whoosh.qparser import MultifieldParser
 from whoosh.query import DateRange
 
 from benchlib import QuerySpec, SearchFn, adapter_main, measure_latency, read_jsonl
+from searchnews.stock import document, make_schema
 
 SEARCH_FIELDS = ("title", "text")   # a news search box looks in headlines and body
-
-
-def make_schema() -> Schema:
-    """Plain schema, Whoosh's Spanish analyzer (stemming + stopwords, no accent folding)."""
-    analyzer = LanguageAnalyzer("es")
-    return Schema(id=ID(stored=True, unique=True),
-                  title=TEXT(analyzer=analyzer, stored=True),
-                  text=TEXT(analyzer=analyzer, stored=True),
-                  date=DATETIME(stored=True),
-                  source=ID(stored=True))
 
 
 def build(corpus_jsonl: Path, index_dir: Path) -> dict:
@@ -46,14 +36,7 @@ def build(corpus_jsonl: Path, index_dir: Path) -> dict:
     writer = ix.writer()
     n = 0
     for rec in read_jsonl(corpus_jsonl):
-        doc = {"id": f"{rec['article_id']}#{rec['paragraph']}", "text": rec["text"]}
-        if rec.get("title"):
-            doc["title"] = rec["title"]
-        if rec.get("source"):
-            doc["source"] = rec["source"]
-        if rec.get("date"):
-            doc["date"] = dt.datetime.fromisoformat(rec["date"])
-        writer.add_document(**doc)
+        writer.add_document(**document(rec))
         n += 1
     t_added = time.perf_counter()
     writer.commit()

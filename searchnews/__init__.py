@@ -13,10 +13,17 @@ warnings.filterwarnings("ignore", category=SyntaxWarning, module=r"whoosh(\..*)?
 
 __version__ = "0.1.0"
 
-from .articles import Article, read_file  # noqa: E402
-from .errors import ArticleError, QueryError, SearchnewsError  # noqa: E402
-from .index import Index, IndexReport  # noqa: E402
-from .search import Hit  # noqa: E402
+# Loaded on first use, so that importing one module (searchnews.stock, in the benchmark's
+# stock-Whoosh process) does not load the whole engine.
+_EXPORTS = {"Article": "articles", "read_file": "articles", "ArticleError": "errors",
+            "QueryError": "errors", "SearchnewsError": "errors", "Index": "index",
+            "IndexReport": "index", "Hit": "search"}
 
-__all__ = ["Article", "ArticleError", "Hit", "Index", "IndexReport", "QueryError",
-           "SearchnewsError", "__version__", "read_file"]
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'searchnews' has no attribute {name!r}")
+    from importlib import import_module
+    return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)

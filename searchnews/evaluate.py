@@ -131,12 +131,14 @@ def load_queries(path: Path, headlines: bool = False) -> list[EvalQuery]:
     return out
 
 
-def without_titles(articles: Iterable[Article]) -> Iterator[dict]:
-    """Paragraph records (corpus schema) with a title that indexes no term."""
+def paragraph_records(articles: Iterable[Article], titles: bool = True) -> Iterator[dict]:
+    """Paragraph records (corpus schema); without ``titles``, with a title that indexes no
+    term."""
     for a in articles:
         for i, text in enumerate(a.paragraphs):
-            yield {"article_id": a.article_id, "title": NO_TITLE, "date": a.date,
-                   "source": a.source, "url": a.url, "paragraph": i, "text": text}
+            yield {"article_id": a.article_id, "title": a.title if titles else NO_TITLE,
+                   "date": a.date, "source": a.source, "url": a.url, "paragraph": i,
+                   "text": text}
 
 
 def build_index(ix: Index, docs: Path, titles: bool) -> None:
@@ -150,7 +152,7 @@ def build_index(ix: Index, docs: Path, titles: bool) -> None:
         if not titles:
             path = Path(tmp) / "body-only.jsonl"
             with open(path, "w", encoding="utf-8") as fh:
-                for rec in without_titles(iter_articles(docs)):
+                for rec in paragraph_records(iter_articles(docs), titles=False):
                     fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
         report = ix.add_paths([path], wait=0)
     if report.failed:
@@ -219,6 +221,22 @@ def evaluate(ix: Index, queries: Sequence[EvalQuery], progress: bool = False) ->
             "elapsed": round(time.monotonic() - started, 1)}
 
 
+def evaluate_stock(docs: Path, queries: Sequence[EvalQuery], titles: bool) -> dict:
+    """The same queries against stock Whoosh (:mod:`searchnews.stock`) over the same
+    documents, titles searched or not alike: mean metrics per query variant."""
+    from whoosh import index as whoosh_index
+
+    from . import stock
+    fields = ("title", "text") if titles else ("text",)
+    with tempfile.TemporaryDirectory(prefix="searchnews-eval-stock-") as tmp:
+        stock.build(paragraph_records(iter_articles(docs)), Path(tmp))
+        with whoosh_index.open_dir(tmp).searcher() as searcher:
+            return {variant: {m: round(x, 4) for m, x in mean_metrics(
+                        query_metrics(stock.ranked_articles(searcher, rewrite(q.text), fields, K),
+                                      q.relevant) for q in queries).items()}
+                    for variant, rewrite in VARIANTS.items()}
+
+
 def render_table(result: dict) -> str:
     """The result as a few lines for a terminal."""
     head = (f"{result['queries']:,} queries on {result['paragraphs']:,} paragraphs "
@@ -226,10 +244,11 @@ def render_table(result: dict) -> str:
             f"in {result['elapsed']:.1f}s")
     if result["unsearchable"]:
         head += f"; {result['unsearchable']} with no searchable word (scored 0)"
-    rows = [f"{'':<16}" + "".join(f"{m.upper().replace('RECALL', 'R'):>10}" for m in METRICS)]
-    for variant in VARIANTS:
-        rows.append(f"{variant.replace('_', '-'):<16}"
-                    + "".join(f"{result[variant][m]:>10.4f}" for m in METRICS))
+    rows = [f"{'':<24}" + "".join(f"{m.upper().replace('RECALL', 'R'):>10}" for m in METRICS)]
+    for label, metrics in [(v, result[v]) for v in VARIANTS] + \
+            [(f"stock {v}", result["stock"][v]) for v in VARIANTS if "stock" in result]:
+        rows.append(f"{label.replace('_', '-'):<24}"
+                    + "".join(f"{metrics[m]:>10.4f}" for m in METRICS))
     return "\n".join([head, *rows])
 
 
@@ -247,19 +266,25 @@ def render_table(result: dict) -> str:
 @click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Use this index if it exists, else build it here from --docs "
                                  "(default: a temporary index).")
+@click.option("--stock", is_flag=True,
+              help="Also run the queries against stock Whoosh (LanguageAnalyzer(\"es\"), "
+                   "BM25F, an OR query of the words) over the same --docs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def eval_cmd(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
-             titles: bool, index_dir: Path | None, as_json: bool) -> None:
+             titles: bool, index_dir: Path | None, stock: bool, as_json: bool) -> None:
     """Measure ranking quality: MRR@10, Recall@1/@10, nDCG@10, with and without accents."""
     from .cli import handle_errors   # here, not at import time: cli.py imports this module
-    handle_errors(run_eval)(docs, queries_path, headlines_path, titles, index_dir, as_json)
+    handle_errors(run_eval)(docs, queries_path, headlines_path, titles, index_dir, stock,
+                            as_json)
 
 
 def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
-             titles: bool, index_dir: Path | None, as_json: bool) -> None:
+             titles: bool, index_dir: Path | None, stock: bool, as_json: bool) -> None:
     """The body of ``searchnews eval`` (errors are raised; the command reports them)."""
     if (queries_path is None) == (headlines_path is None):
         raise SearchnewsError("give exactly one of --queries FILE and --headlines FILE")
+    if stock and docs is None:
+        raise SearchnewsError("--stock builds its index from --docs FILE: give it")
     headlines = headlines_path is not None
     queries = load_queries(headlines_path or queries_path, headlines=headlines)
     with eval_index(docs, index_dir, titles and not headlines) as ix:
@@ -268,4 +293,6 @@ def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path 
                                   "own article trivially: evaluate headlines on a body-only "
                                   "index (omit --index, or name a new folder)")
         result = evaluate(ix, queries, progress=not as_json and sys.stderr.isatty())
+    if stock:
+        result["stock"] = evaluate_stock(docs, queries, titles and not headlines)
     click.echo(json.dumps(result) if as_json else render_table(result))

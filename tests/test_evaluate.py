@@ -145,9 +145,26 @@ def test_headlines_refuse_an_index_with_titles(tmp_path):
     assert out.stderr.startswith("searchnews: error:") and "titles" in out.stderr
 
 
+def test_stock_whoosh_runs_the_same_queries_beside(tmp_path):
+    """--stock: the same headlines against Whoosh's own Spanish analyzer and an OR query,
+    over the same body-only documents; searchnews must do better (it folds accents, keeps
+    the words of a headline together, and re-ranks)."""
+    queries, path = _headlines(tmp_path)
+    out = _run("--docs", SAMPLE, "--headlines", path, "--stock", "--json")
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    _check_result(result, len(queries), min_mrr=0.5)
+    stock = result["stock"]
+    for variant in ("accented", "accent_stripped"):
+        assert 0 < stock[variant]["mrr@10"] < result[variant]["mrr@10"], (stock, result)
+    table = _run("--docs", SAMPLE, "--headlines", path, "--stock").stdout
+    assert "stock accent-stripped" in table
+
+
 @pytest.mark.parametrize("args, message", [
     ((), "exactly one of --queries FILE and --headlines FILE"),
     (("--queries", "missing.jsonl"), "missing.jsonl: cannot read"),
+    (("--queries", "q.jsonl", "--stock"), "--stock builds its index from --docs FILE"),
 ])
 def test_errors_are_one_line(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
