@@ -294,14 +294,18 @@ class Columns:
         hit = docs[at] == wanted if len(docs) else np.zeros(len(wanted), bool)
         return list(zip(wanted[hit].tolist(), scores[at[hit]].tolist()))
 
-    def top(self, q: Q.Query, limit: int, allowed: np.ndarray | None = None
-            ) -> list[tuple[int, float]]:
+    def top(self, q: Q.Query, limit: int, allowed: np.ndarray | None = None,
+            by: np.ndarray | None = None) -> list[tuple[int, float | None]]:
         """The ``limit`` best (docnum, score), best first and, at equal scores, lower docnum
-        first as Whoosh's collector orders them; ``allowed``: a boolean mask of documents."""
+        first as Whoosh's collector orders them; ``allowed``: a boolean mask of documents.
+        With ``by`` (a value per document, such as its date): the largest (value, docnum)
+        first, as Whoosh sorts with ``reverse``, and no scores."""
         docs, scores = self.evaluate(q)
         if allowed is not None and len(docs):
             keep = allowed[docs]
             docs, scores = docs[keep], scores[keep]
+        if by is not None:
+            return [(d, None) for d in docs[np.lexsort((docs, by[docs]))[::-1][:limit]].tolist()]
         if len(docs) > limit:
             best = np.argpartition(-scores, limit - 1)[:limit]
             # keep every document tied with the last place, so ties break by docnum

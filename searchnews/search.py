@@ -466,20 +466,10 @@ def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: np.ndarr
     """The embedded engine's side of :func:`relevance_order`; the vocabulary's counts give
     the exact-spelling score the IDF of each spelling."""
     counts = vocabulary().counts if vocabulary and len(parsed.words) > 1 else None
-    columns = columnar.Columns.of(searcher)
-    allowed = columns.mask(flt) if columns is not None and flt is not None else None
-
-    def fetch(q: Q.Query, limit: int) -> list[tuple[int, float]]:
-        if columns is not None:
-            try:
-                return columns.top(q, limit, allowed)
-            except columnar.Unsupported:
-                pass
-        return [(h.docnum, h.score) for h in searcher.search(
-            q, limit=limit, filter=set(flt.tolist()) if flt is not None else None)]
-
+    options = {"filter": flt} if flt is not None else {}
     column = _article_column(searcher)
-    return relevance_order(parsed, fetch, column.__getitem__ if group else None,
+    return relevance_order(parsed, lambda q, limit: _fetch(searcher, q, limit, options),
+                           column.__getitem__ if group else None,
                            lambda pool: rerank(searcher, pool, parsed.words, parsed.surfaces,
                                                counts),
                            want)
@@ -568,24 +558,18 @@ def _fetch(searcher: Searcher, q: Q.Query, limit: int, options: dict
     (``filter``/``mask``: docnum arrays; ``sortedby="date"`` with ``reverse``: newest first,
     scores None), from the postings arrays when they can answer, else from Whoosh."""
     columns = columnar.Columns.of(searcher)
-    by_date = options.get("sortedby") == "date" and options.get("reverse")
+    sortedby = options.get("sortedby")
     if columns is not None and set(options) <= {"filter", "mask", "sortedby", "reverse"} \
-            and (by_date or "sortedby" not in options):
-        allowed = np.ones(searcher.doc_count_all(), bool) if "filter" not in options else \
-            columns.mask(options["filter"])
-        if "mask" in options:
-            allowed[options["mask"]] = False
+            and (sortedby is None or (sortedby == "date" and options.get("reverse"))):
+        allowed = None
+        if "filter" in options or "mask" in options:
+            allowed = columns.mask(options["filter"]) if "filter" in options else \
+                np.ones(searcher.doc_count_all(), bool)
+            allowed[options.get("mask", [])] = False
         try:
-            if not by_date:
-                return columns.top(q, limit, allowed)
-            docs, _ = columns.evaluate(q)
+            return columns.top(q, limit, allowed, by=_date_values(searcher) if sortedby else None)
         except columnar.Unsupported:
             pass
-        else:
-            docs = docs[allowed[docs]]
-            # Whoosh's order: (date, docnum) pairs, largest first
-            newest = np.lexsort((docs, _date_values(searcher)[docs]))[::-1][:limit]
-            return [(d, None) for d in docs[newest].tolist()]
     whoosh = {k: set(v.tolist()) if isinstance(v, np.ndarray) else v for k, v in options.items()}
     return [(h.docnum, h.score) for h in searcher.search(q, limit=limit, **whoosh)]
 
