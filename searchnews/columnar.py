@@ -156,12 +156,8 @@ class Columns:
         """Each document's length in a field, through the byte encoding Whoosh stores."""
         out = self._lengths.get(fieldname)
         if out is None:
-            parts = []
-            for _, _, r in self.segments:
-                column = r._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-                parts.append(np.zeros(r.doc_count_all(), np.uint8) if column is None
-                             else _numbers(column, r.doc_count_all(), 0))
-            out = self._lengths[fieldname] = _LENGTH[np.concatenate(parts)]
+            out = self._lengths[fieldname] = np.concatenate(
+                [field_lengths(r._perdoc, fieldname) for _, _, r in self.segments])
         return out
 
     def live(self) -> np.ndarray:
@@ -314,6 +310,15 @@ class Columns:
             docs, scores = docs[best], scores[best]
         order = np.lexsort((docs, -scores))[:limit]
         return list(zip(docs[order].tolist(), scores[order].tolist()))
+
+
+def field_lengths(perdoc, fieldname: str) -> np.ndarray:
+    """Each document's length in a field, from a segment's per-document reader (0 where the
+    field has no lengths), through the byte encoding Whoosh stores them in."""
+    column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if column is None:
+        return np.zeros(perdoc.doc_count_all())
+    return _LENGTH[_numbers(column, perdoc.doc_count_all(), 0)]
 
 
 def column_values(segreader, fieldname: str, default: int) -> np.ndarray:

@@ -31,18 +31,16 @@ from array import array
 from collections import Counter
 
 from whoosh.codec.base import Segment
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.codec.whoosh3 import _lenfield
 from whoosh.fields import FieldType
 from whoosh.formats import Positions
 from whoosh.filedb.filestore import Storage
 from whoosh.index import FileIndex
-from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
 from . import analysis, columnar
 from .errors import SearchnewsError
 
-_LENGTH_OF_BYTE = [byte_to_length(b) for b in range(256)]
 _POSITIONS = Positions()        # decodes the positions of postings merged in from a segment
 
 
@@ -232,8 +230,7 @@ class BulkWriter(SegmentWriter):
             out = {}
             for fieldname in {f for f, _ in self.pool.terms}:
                 if pdr.has_column(_lenfield(fieldname)):
-                    column = pdr.column_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-                    out[fieldname] = [_LENGTH_OF_BYTE[b] for b in column.load()]
+                    out[fieldname] = columnar.field_lengths(pdr, fieldname).astype(int).tolist()
             return out
         finally:
             pdr.close()
