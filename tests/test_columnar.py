@@ -18,8 +18,8 @@ SAMPLE = DATA / "fakenews_es_sample.jsonl"
 
 
 def _queries() -> list[str]:
-    """Words and phrases from the sample's titles and first paragraphs: common and rare
-    words, in title and text, and phrases that are there (with stopwords inside) or not."""
+    """Words and phrases from the sample's first 120 paragraphs and their titles: common and
+    rare words, in title and text, and phrases that are there (stopwords inside) or not."""
     out = ["Kursk", "soldados norcoreanos", "gobierno", "presidente de México",
            '"presidente de México"', '"soldados norcoreanos"', '"México presidente"']
     for n, line in enumerate(SAMPLE.read_text(encoding="utf-8").splitlines()[:120]):
