@@ -29,7 +29,7 @@ def make_schema() -> Schema:
                   source=ID(stored=True))
 
 
-def document(rec: dict) -> dict:
+def _document(rec: dict) -> dict:
     """A paragraph record (corpus schema) as a stock document; its id is ``article#paragraph``."""
     doc = {"id": f"{rec['article_id']}#{rec['paragraph']}", "text": rec["text"]}
     if rec.get("title"):
@@ -47,7 +47,7 @@ def build(records: Iterable[dict], index_dir: Path) -> int:
     writer = whoosh_index.create_in(str(index_dir), make_schema()).writer()
     n = 0
     for rec in records:
-        writer.add_document(**document(rec))
+        writer.add_document(**_document(rec))
         n += 1
     writer.commit()
     return n
