@@ -20,7 +20,12 @@ PROJECT_ROOT = BENCH_DIR.parent
 DATA_DIR = BENCH_DIR / "data"
 RESULTS_DIR = BENCH_DIR / "results"
 QUERIES_FILE = BENCH_DIR / "queries.jsonl"
-KINDS = ("one", "multi", "phrase", "date")
+TITLE_QUERIES_FILE = BENCH_DIR / "title_queries.txt"   # the one-process --batch measurement
+SHARED_DIR = PROJECT_ROOT.parent / "shared"            # ../shared beside the project, as in CI
+FAKENEWS_DIR = SHARED_DIR / "corpora" / "fakenews_es"
+SQUAD_QUERIES = SHARED_DIR / "eval" / "squad-es" / "queries.jsonl"
+KINDS = ("one", "multi", "phrase", "date", "title", "headline", "question")
+PLAIN_KINDS = frozenset({"headline", "question"})      # pasted text: plain words, no syntax
 
 QuerySpec = dict  # {"kind", "query"[, "since", "until"]} as in queries.jsonl
 SearchFn = Callable[[QuerySpec, int], list[dict]]
