@@ -21,6 +21,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -310,7 +311,8 @@ def markdown(res: dict) -> str:
     origin = ("the real file, not scaled" if c.get("real") else f"scaled, seed {c['seed']}")
     lines = [f"# Benchmark {res['size']}: {c['paragraphs']:,} paragraphs "
              f"({c['bytes'] / MIB:.0f} MiB, {origin})", "",
-             f"{res['env']['when']} · Python {res['env']['python']} · Whoosh "
+             f"{res['env']['when']} · code {res['env'].get('code', '?')} · Python "
+             f"{res['env']['python']} · Whoosh "
              f"{res['env']['whoosh']} · {res['env']['cpus']} CPUs · load "
              f"{res['env']['loadavg']} · {res['queries']} queries × {res['repeats']} repeats", "",
              *metrics_table(sides), "", *latency_table(sides, res["repeats"]), ""]
@@ -333,9 +335,24 @@ def markdown(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def code_version() -> str:
+    """The project's git commit (short), "+dirty" if searchnews/ or bench/ (results aside)
+    has local changes; "unknown" outside a git checkout."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True,
+                              text=True, timeout=30).stdout.strip()
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", "searchnews", "bench", ":!bench/results")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + ("+dirty" if head and dirty else "")
+
+
 def environment() -> dict:
-    """Where and when this was measured."""
-    return {"when": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),
+    """Where, when and on which code this was measured."""
+    return {"when": time.strftime("%Y-%m-%d %H:%M"), "code": code_version(),
+            "python": platform.python_version(),
             "whoosh": metadata.version("Whoosh"), "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
