@@ -3,7 +3,10 @@
 
 Schema id/title/text (stored)/date/source, Whoosh's own LanguageAnalyzer("es") (both from
 searchnews/stock.py, which `searchnews eval --stock` uses too), one writer with default
-settings, default highlighter. Run as a child by run.py (see benchlib.adapter_main):
+settings, default highlighter. Queries go through Whoosh's default MultifieldParser over
+title and text (all words required); pasted headlines and questions (benchlib.PLAIN_KINDS),
+where requiring every word would find nothing, are the OR of their words (stock.any_word, as
+`searchnews eval --stock` runs them). Run as a child by run.py (see benchlib.adapter_main):
 
     python bench/baseline.py build CORPUS.jsonl INDEX_DIR      # prints stats JSON
     python bench/baseline.py latency INDEX_DIR [--per-kind N] [--repeats R]
@@ -22,7 +25,8 @@ from whoosh import index as whoosh_index
 from whoosh.qparser import MultifieldParser
 from whoosh.query import DateRange
 
-from benchlib import QuerySpec, SearchFn, adapter_main, measure_latency, read_jsonl
+from benchlib import (PLAIN_KINDS, QuerySpec, SearchFn, adapter_main, measure_latency,
+                      read_jsonl)
 from searchnews import stock
 
 SEARCH_FIELDS = ("title", "text")   # a news search box looks in headlines and body
@@ -53,7 +57,11 @@ def open_search(index_dir: Path) -> Iterator[SearchFn]:
     parser = MultifieldParser(list(SEARCH_FIELDS), ix.schema)
     with ix.searcher() as searcher:
         def search(spec: QuerySpec, limit: int = 10) -> list[dict]:
-            results = searcher.search(parser.parse(spec["query"]), limit=limit,
+            if spec["kind"] in PLAIN_KINDS:
+                query = stock.any_word(searcher, spec["query"], SEARCH_FIELDS)
+            else:
+                query = parser.parse(spec["query"])
+            results = searcher.search(query, limit=limit,
                                       filter=date_range(spec.get("since"), spec.get("until")))
             return [{"id": hit["id"], "score": hit.score, "title": hit.get("title"),
                      "date": hit.get("date").date().isoformat() if hit.get("date") else None,

@@ -20,7 +20,12 @@ PROJECT_ROOT = BENCH_DIR.parent
 DATA_DIR = BENCH_DIR / "data"
 RESULTS_DIR = BENCH_DIR / "results"
 QUERIES_FILE = BENCH_DIR / "queries.jsonl"
-KINDS = ("one", "multi", "phrase", "date")
+TITLE_QUERIES_FILE = BENCH_DIR / "title_queries.txt"   # the one-process --batch measurement
+SHARED_DIR = PROJECT_ROOT.parent / "shared"            # ../shared beside the project, as in CI
+FAKENEWS_DIR = SHARED_DIR / "corpora" / "fakenews_es"
+SQUAD_QUERIES = SHARED_DIR / "eval" / "squad-es" / "queries.jsonl"
+KINDS = ("one", "multi", "phrase", "date", "title", "headline", "question")
+PLAIN_KINDS = frozenset({"headline", "question"})      # pasted text: plain words, no syntax
 
 QuerySpec = dict  # {"kind", "query"[, "since", "until"]} as in queries.jsonl
 SearchFn = Callable[[QuerySpec, int], list[dict]]
@@ -102,9 +107,9 @@ class ChildResult:
         lines = self.stdout.strip().splitlines()
         return json.loads(lines[-1]) if lines else {}
 
-    def check(self, what: str) -> "ChildResult":
-        """Raise with the child's stderr tail if it failed."""
-        if self.returncode != 0:
+    def check(self, what: str, ok: tuple[int, ...] = (0,)) -> "ChildResult":
+        """Raise with the child's stderr tail if it failed (exit code not in ok)."""
+        if self.returncode not in ok:
             tail = "\n".join(self.stderr.strip().splitlines()[-15:])
             raise RuntimeError(f"{what} failed (exit {self.returncode}):\n{tail}")
         return self
@@ -177,12 +182,26 @@ def _read_all(proc: subprocess.Popen) -> tuple[str, str]:
     return out, "".join(err_chunks)
 
 
+def run_batch(search: SearchFn, path: Path, limit: int = 10) -> None:
+    """Every query of a file (one a line, as `searchnews query --batch` reads it, taken like a
+    `title` query) over one open index: one JSON line per hit on stdout, tagged with the
+    query's line number as `query_id`."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            hits = search({"kind": "title", "query": line.strip()}, limit)
+            for rank, hit in enumerate(hits, 1):
+                print(json.dumps({"query_id": lineno, "rank": rank, **hit}, ensure_ascii=False))
+
+
 def adapter_main(name: str, build: Callable[[Path, Path], dict], open_search: OpenSearch,
                  reindex: Callable[[Path, Path], dict] | None = None) -> int:
     """Child CLI shared by the engine adapters; prints one JSON object on stdout.
 
     build CORPUS INDEX | reindex CORPUS INDEX | latency INDEX [--per-kind N] [--repeats R]
-    | query INDEX TEXT [--since D --until D]
+    | query INDEX TEXT [--since D --until D] | batch INDEX FILE (hits as JSON lines, see
+    run_batch; nothing else)
     """
     ap = argparse.ArgumentParser(prog=name)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -201,8 +220,16 @@ def adapter_main(name: str, build: Callable[[Path, Path], dict], open_search: Op
     p.add_argument("--since")
     p.add_argument("--until")
     p.add_argument("--limit", type=int, default=10)
+    p = sub.add_parser("batch")
+    p.add_argument("index", type=Path)
+    p.add_argument("file", type=Path)
+    p.add_argument("--limit", type=int, default=10)
     args = ap.parse_args()
 
+    if args.cmd == "batch":
+        with open_search(args.index) as search:
+            run_batch(search, args.file, args.limit)
+        return 0
     if args.cmd == "build":
         out = build(args.corpus, args.index)
     elif args.cmd == "reindex":

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """searchnews side of the benchmark, through its public Python API only.
 
-Same child CLI as baseline.py (benchlib.adapter_main), plus `reindex` (unchanged add_paths):
+Same child CLI as baseline.py (benchlib.adapter_main), plus `reindex` (unchanged add_paths).
+Pasted headlines and questions (benchlib.PLAIN_KINDS) run as plain words (`syntax=False`, what
+`searchnews query -w` does); the other kinds with the query syntax, as typed.
 
     python bench/searchnews_adapter.py build CORPUS.jsonl INDEX_DIR
     python bench/searchnews_adapter.py reindex CORPUS.jsonl INDEX_DIR
@@ -15,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchlib import PROJECT_ROOT, QuerySpec, SearchFn, adapter_main
+from benchlib import PLAIN_KINDS, PROJECT_ROOT, QuerySpec, SearchFn, adapter_main
 
 sys.path.append(str(PROJECT_ROOT))  # the repo's package when it is not pip-installed
 from searchnews import Index  # noqa: E402
@@ -53,7 +55,7 @@ def open_search(index_dir: Path) -> Iterator[SearchFn]:
 
     def search(spec: QuerySpec, limit: int = 10) -> list[dict]:
         hits = ix.search(spec["query"], limit=limit, since=spec.get("since"),
-                         until=spec.get("until"))
+                         until=spec.get("until"), syntax=spec["kind"] not in PLAIN_KINDS)
         return [{"score": h.score, "text": h.text, "highlights": list(h.highlights)}
                 for h in hits]
     yield search
