@@ -86,29 +86,34 @@ def singular(folded: str) -> str:
         folded = word
 
 
-_term_cache: dict[str, str | None] = {}
+_token_cache: dict[str, tuple[str, str] | None] = {}
 # While indexing, every analysed word as written is counted here (see vocabulary.py).
 recording: "Counter[str] | None" = None
 
 
-def term(word: str, stem: bool = True) -> str | None:
-    """The index term of one surface word, or None for a stopword."""
-    key = word if stem else "\x00" + word
+def token(word: str) -> tuple[str, str] | None:
+    """(spelling, term) of one surface word — its folded form and its stemmed index term —
+    or None for a stopword. Cached: news vocabulary is Zipfian."""
     try:
-        return _term_cache[key]
+        return _token_cache[word]
     except KeyError:
         pass
     folded = fold(word)
     if folded in STOPWORDS:
         result = None
-    elif stem and not folded.isdigit():
-        result = _stemmer.stemWord(singular(folded))
     else:
-        result = folded
-    if len(_term_cache) > 500_000:
-        _term_cache.clear()
-    _term_cache[key] = result
+        result = (folded, folded if folded.isdigit() else _stemmer.stemWord(singular(folded)))
+    if len(_token_cache) > 500_000:
+        _token_cache.clear()
+    _token_cache[word] = result
     return result
+
+
+def term(word: str, stem: bool = True) -> str | None:
+    """The index term of one surface word (``stem=False``: its folded spelling), or None for
+    a stopword."""
+    found = token(word)
+    return None if found is None else found[1 if stem else 0]
 
 
 def terms(text: str, stem: bool = True) -> list[str]:

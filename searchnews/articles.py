@@ -52,12 +52,13 @@ class Article:
     source: str | None = None
     url: str | None = None
     path: str | None = None          # the file it was read from
+    title_derived: bool = False      # the title is the text's first sentence: not indexed
 
     @functools.cached_property
     def content_hash(self) -> str:
         """Changes when anything indexed of the article changes (not the file's mtime)."""
-        payload = json.dumps([self.title, self.date, self.source, self.url, self.paragraphs],
-                             ensure_ascii=False)
+        payload = json.dumps([self.title, self.date, self.source, self.url, self.paragraphs,
+                              self.title_derived], ensure_ascii=False)
         return hashlib.sha1(payload.encode("utf-8")).hexdigest()
 
 
@@ -210,8 +211,7 @@ def _from_records(p: Path, base_id: str, records: Iterable[tuple[int | None, Any
         if not paragraphs:
             warnings.append(f"{p}: article {current} has no text, skipped")
             return None
-        return Article(current, meta["title"] or _title_from(paragraphs), tuple(paragraphs),
-                       meta["date"], meta["source"], meta["url"], str(p))
+        return _article(current, meta, paragraphs, p)
 
     for n, (lineno, rec) in enumerate(records):
         if not isinstance(rec, dict):
@@ -257,8 +257,7 @@ def _article_from_record(p: Path, rec: dict, base_id: str, n: int, lineno: int |
     if not paragraphs:
         warnings.append(f"{where}: article {aid} has no text, skipped")
         return None
-    return Article(aid, meta["title"] or _title_from(paragraphs), tuple(paragraphs), meta["date"],
-                   meta["source"], meta["url"], str(p))
+    return _article(aid, meta, paragraphs, p)
 
 
 def _get(rec: dict, name: str) -> Any:
@@ -311,6 +310,14 @@ def split_paragraphs(text: str) -> list[str]:
     return [b for b in blocks if _WORD.search(b)]
 
 
+def _article(article_id: str, meta: dict[str, str | None], paragraphs: list[str], p: Path
+             ) -> Article:
+    """An article from its metadata; without a title, its first sentence is shown as one."""
+    return Article(article_id, meta["title"] or _title_from(paragraphs), tuple(paragraphs),
+                   meta["date"], meta["source"], meta["url"], str(p),
+                   title_derived=not meta["title"])
+
+
 def _title_from(paragraphs: list[str], limit: int = 120) -> str:
     """The first sentence of the text, cut at a word boundary when long."""
     first = _SENTENCE_END.split(paragraphs[0], maxsplit=1)[0].strip()
@@ -348,5 +355,4 @@ def _read_plain(p: Path, text: str, base_id: str, markdown: bool) -> Article:
         raise ArticleError(str(p), "no text after the front matter")
     info = _metadata(p, meta)
     aid = _get(meta, "article_id")
-    return Article(str(aid) if aid is not None else base_id, info["title"] or _title_from(paragraphs),
-                   tuple(paragraphs), info["date"], info["source"], info["url"], str(p))
+    return _article(str(aid) if aid is not None else base_id, info, paragraphs, p)

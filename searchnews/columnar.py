@@ -15,8 +15,10 @@ with slop, a segment without the file — is left to Whoosh.
 
 from __future__ import annotations
 
+import json
 import mmap
 import struct
+from array import array
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -27,10 +29,12 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
+from . import ranking
+
 EXT = ".cols"
 FIELDS = ("title", "text")        # the scored text fields; others stay with Whoosh
-_MAGIC = b"SNCOLS02"
-_HEADER = struct.Struct("<8sQQQQ")   # magic, terms, postings, positions, bytes per position
+_MAGIC = b"SNCOLS03"
+_ALIGN = 8
 _KEY = 2 ** 32                     # paragraph × _KEY + position: one phrase key
 _LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
@@ -39,79 +43,148 @@ class Unsupported(Exception):
     """The query has a part only Whoosh evaluates."""
 
 
-def write(out, terms: Iterable[tuple[str, bytes, Sequence[int], Sequence[float], Sequence[int]]]
-          ) -> None:
-    """Write (field, term, docnums, weights, positions) of the FIELDS' terms to the open file
-    ``out``: header; each key's end, each term's postings end and positions end; all
-    docnums, all weights, all positions; then the keys (``field NUL term``, sorted for binary
-    search). A posting's weight is its number of positions, so positions need no offsets."""
-    wanted = sorted((fieldname.encode() + b"\0" + tbytes, ids, ws, poses)
-                    for fieldname, tbytes, ids, ws, poses in terms if fieldname in FIELDS)
-    keys = [key for key, _, _, _ in wanted]
-    docnums = [np.asarray(ids, dtype=np.uint32) for _, ids, _, _ in wanted]
-    weights = [np.asarray(ws, dtype=np.float32) for _, _, ws, _ in wanted]
-    positions = [np.asarray(poses, dtype=np.uint32) for _, _, _, poses in wanted]
-    for key, w, p in zip(keys, weights, positions):
+def prefix8(words: Sequence[bytes]) -> np.ndarray:
+    """Each byte string's first 8 bytes (zero-padded) as a big-endian number: sorted strings
+    give non-decreasing numbers, so one ``np.searchsorted`` narrows a lookup to the few
+    entries sharing those bytes."""
+    return np.frombuffer(b"".join(w[:8].ljust(8, b"\0") for w in words), dtype=">u8"
+                         ).astype(np.uint64)
+
+
+def smallest(values: np.ndarray) -> np.ndarray:
+    """Unsigned values in 2 bytes each when they fit, else 4."""
+    return values.astype(np.uint16 if not len(values) or int(values.max()) < 2 ** 16
+                         else np.uint32)
+
+
+def lexicon(name: str, words: Sequence[bytes]) -> list[tuple[str, np.ndarray]]:
+    """The arrays of a sorted list of byte strings: where each ends, their bytes, and their
+    :func:`prefix8` numbers."""
+    return [(f"{name}.ends", np.cumsum([len(w) for w in words], dtype=np.uint64)),
+            (f"{name}.bytes", np.frombuffer(b"".join(words), np.uint8)),
+            (f"{name}.p8", prefix8(words))]
+
+
+def write(out, terms: Iterable[tuple[str, bytes, Sequence[int], Sequence[float], Sequence[int]]],
+          more: Sequence[tuple[str, np.ndarray]] = ()) -> None:
+    """Write a segment's arrays to the open file ``out`` and close it.
+
+    Postings: (field, term, docnums, weights, positions) of the FIELDS' terms, each field's
+    terms sorted; a posting's weight is its number of positions, so positions need no
+    offsets. ``more``: named arrays stored beside them (the forward index, forward.py).
+    Layout: magic, the length of a JSON table of contents, the table (array name → dtype,
+    offset, count; field → its range of terms), then the arrays, 8-byte aligned.
+    """
+    wanted = sorted((FIELDS.index(f), tbytes, ids, ws, poses)
+                    for f, tbytes, ids, ws, poses in terms if f in FIELDS)
+    ranges, at = {}, 0
+    for i, name in enumerate(FIELDS):
+        n = sum(1 for w in wanted if w[0] == i)
+        ranges[name] = [at, at + n]
+        at += n
+    docnums = [np.asarray(ids, dtype=np.uint32) for _, _, ids, _, _ in wanted]
+    weights = [np.asarray(ws, dtype=np.float32) for _, _, _, ws, _ in wanted]
+    positions = [np.asarray(poses, dtype=np.uint32) for _, _, _, _, poses in wanted]
+    for (_, tbytes, _, _, _), w, p in zip(wanted, weights, positions):
         if int(w.sum()) != len(p):
-            raise ValueError(f"term {key!r}: weights do not count its positions")
-    everywhere = np.concatenate(positions) if positions else np.empty(0, np.uint32)
-    small = not len(everywhere) or int(everywhere.max()) < 2 ** 16
-    out.write(_HEADER.pack(_MAGIC, len(keys), sum(map(len, docnums)), len(everywhere),
-                           2 if small else 4))
-    for lengths in ([len(k) for k in keys], [len(d) for d in docnums], [len(p) for p in positions]):
-        out.write(np.cumsum(np.asarray(lengths, dtype=np.uint64), dtype=np.uint64).tobytes())
-    for part in docnums + weights:
-        out.write(part.tobytes())
-    out.write(everywhere.astype(np.uint16 if small else np.uint32).tobytes())
-    out.write(b"".join(keys))
+            raise ValueError(f"term {tbytes!r}: weights do not count its positions")
+    empty = np.empty(0, np.uint32)
+    arrays = [*lexicon("terms", [w[1] for w in wanted]),
+              ("terms.post_ends", np.cumsum([len(d) for d in docnums], dtype=np.uint64)),
+              ("terms.pos_ends", np.cumsum([len(p) for p in positions], dtype=np.uint64)),
+              ("docnums", np.concatenate(docnums) if docnums else empty),
+              ("weights", np.concatenate(weights) if weights else empty.astype(np.float32)),
+              ("positions", smallest(np.concatenate(positions) if positions else empty)),
+              *more]
+    toc, offset = {}, 0
+    for name, arr in arrays:
+        toc[name] = [arr.dtype.str, offset, len(arr)]
+        offset += -(-arr.nbytes // _ALIGN) * _ALIGN
+    head = json.dumps({"arrays": toc, "fields": ranges}).encode()
+    head += b" " * (-(len(_MAGIC) + 8 + len(head)) % _ALIGN)
+    out.write(_MAGIC + struct.pack("<Q", len(head)) + head)
+    for _, arr in arrays:
+        out.write(arr.tobytes())
+        out.write(b"\0" * (-arr.nbytes % _ALIGN))
     out.close()
 
 
+class Lexicon:
+    """A sorted list of byte strings in a segment file, looked up without decoding it."""
+
+    def __init__(self, ends: np.ndarray, data: memoryview, p8: np.ndarray) -> None:
+        self.ends, self.data, self.p8 = ends, data, p8
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __getitem__(self, i: int) -> bytes:
+        return bytes(self.data[int(self.ends[i - 1]) if i else 0:int(self.ends[i])])
+
+    def find(self, words: Sequence[bytes], lo: int = 0, hi: int | None = None) -> list[int]:
+        """The index of each word among entries ``lo:hi`` (-1 when absent)."""
+        hi = len(self) if hi is None else hi
+        if not words or lo >= hi:
+            return [-1] * len(words)
+        keys = prefix8(words)
+        first = np.searchsorted(self.p8[lo:hi], keys, "left") + lo
+        last = np.searchsorted(self.p8[lo:hi], keys, "right") + lo
+        out = []
+        for word, a, b in zip(words, first.tolist(), last.tolist()):
+            while a < b and self[a] < word:     # the few entries sharing 8 bytes
+                a += 1
+            out.append(a if a < b and self[a] == word else -1)
+        return out
+
+    def prefixed(self, prefix: bytes) -> tuple[int, int]:
+        """The range of entries that start with ``prefix`` (at most 8 bytes)."""
+        if len(prefix) > 8:
+            raise ValueError("prefix longer than 8 bytes")
+        low = prefix8([prefix])
+        high = prefix8([prefix.ljust(8, b"\xff")])
+        return (int(np.searchsorted(self.p8, low, "left")[0]),
+                int(np.searchsorted(self.p8, high, "right")[0]))
+
+
 class SegmentColumns:
-    """One segment's file, read in place (a view of the mapped file, nothing copied)."""
+    """One segment's file, read in place (views of the mapped file, nothing copied)."""
 
     def __init__(self, buf) -> None:
-        magic, n_terms, n_postings, n_positions, pos_size = _HEADER.unpack_from(buf, 0)
-        if magic != _MAGIC:
-            raise ValueError(f"not a searchnews postings file (magic {magic!r})")
-        at = _HEADER.size
-        self.key_ends, self.post_ends, self.pos_ends = (
-            np.frombuffer(buf, np.uint64, n_terms, at + 8 * n_terms * i) for i in range(3))
-        at += 24 * n_terms
-        self.docnums = np.frombuffer(buf, np.uint32, n_postings, at)
-        at += 4 * n_postings
-        self.weights = np.frombuffer(buf, np.float32, n_postings, at)
-        at += 4 * n_postings
-        self.positions = np.frombuffer(buf, np.uint16 if pos_size == 2 else np.uint32,
-                                       n_positions, at)
-        at += pos_size * n_positions
-        self.keys = memoryview(buf)[at:]
-        self.n_terms = n_terms
+        if bytes(buf[:len(_MAGIC)]) != _MAGIC:
+            raise ValueError(f"not a searchnews segment file (magic {bytes(buf[:8])!r})")
+        (size,) = struct.unpack_from("<Q", buf, len(_MAGIC))
+        start = len(_MAGIC) + 8
+        toc = json.loads(bytes(buf[start:start + size]))
+        base = start + size
+        self.arrays = {name: np.frombuffer(buf, np.dtype(dtype), count, base + offset)
+                       for name, (dtype, offset, count) in toc["arrays"].items()}
+        self.fields: dict[str, list[int]] = toc["fields"]
+        a = self.arrays
+        self.terms, self.spellings, self.stems = (
+            Lexicon(a[f"{n}.ends"], memoryview(a[f"{n}.bytes"]), a[f"{n}.p8"])
+            for n in ("terms", "spellings", "stems"))
+        self.post_ends, self.pos_ends = a["terms.post_ends"], a["terms.pos_ends"]
+        self.docnums, self.weights, self.positions = a["docnums"], a["weights"], a["positions"]
 
-    def _key(self, i: int) -> bytes:
-        start = int(self.key_ends[i - 1]) if i else 0
-        return bytes(self.keys[start:int(self.key_ends[i])])
-
-    def postings(self, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(docnums, weights, positions) of a ``field NUL term`` key, by binary search over
-        the keys; each posting's positions follow the previous one's."""
-        lo, hi = 0, self.n_terms
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self._key(mid) < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == self.n_terms or self._key(lo) != key:
+    def postings(self, fieldname: str, tbytes: bytes
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(docnums, weights, positions) of a field's term; each posting's positions follow
+        the previous one's."""
+        (i,) = self.term_ids(fieldname, [tbytes])
+        if i < 0:
             return None
-        start, end = (int(self.post_ends[lo - 1]) if lo else 0), int(self.post_ends[lo])
-        first, last = (int(self.pos_ends[lo - 1]) if lo else 0), int(self.pos_ends[lo])
+        start, end = (int(self.post_ends[i - 1]) if i else 0), int(self.post_ends[i])
+        first, last = (int(self.pos_ends[i - 1]) if i else 0), int(self.pos_ends[i])
         return self.docnums[start:end], self.weights[start:end], self.positions[first:last]
+
+    def term_ids(self, fieldname: str, words: Sequence[bytes]) -> list[int]:
+        lo, hi = self.fields.get(fieldname, (0, 0))
+        return self.terms.find(words, lo, hi)
 
 
 def _open(segreader) -> SegmentColumns | None:
-    """The segment's postings file, or None when the segment has none (written by Whoosh's
-    own writer or an older searchnews)."""
+    """The segment's file, or None when the segment has none or an older layout (written by
+    Whoosh's own writer or an older searchnews): then Whoosh answers."""
     storage, name = segreader._storage, segreader._segment.make_filename(EXT)
     if not storage.file_exists(name):
         return None
@@ -123,7 +196,7 @@ def _open(segreader) -> SegmentColumns | None:
         buf = mmap.mmap(fileno, 0, access=mmap.ACCESS_READ)
     try:
         return SegmentColumns(buf)
-    except ValueError:                          # an older layout: Whoosh answers
+    except ValueError:
         return None
 
 
@@ -136,6 +209,8 @@ class Columns:
         self.searcher = searcher
         self.segments = segments            # (columns, docnum offset, segment reader)
         self._lengths: dict[str, np.ndarray] = {}
+        self._evaluated: dict[Q.Query, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[tuple[str, bytes, bool], tuple] = {}
         self._live: np.ndarray | None = None
         self.has_deletions = any(r.has_deletions() for _, _, r in segments)
 
@@ -180,18 +255,42 @@ class Columns:
 
     def postings(self, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
         """(global docnums, term weights) of a term, in docnum order."""
-        docs, tf, _, _ = self._postings(fieldname, tbytes, False)
+        docs, tf, _, _, _ = self._postings(fieldname, tbytes, False)
         return docs, tf
 
+    def doc_frequency(self, fieldname: str, tbytes: bytes) -> int:
+        """In how many documents the term was written, deleted ones included, as Whoosh
+        counts it for scoring."""
+        return self._postings(fieldname, tbytes, False)[4]
+
+    def idf(self, fieldname: str, text: str) -> float:
+        """The searcher's IDF of a term, its document frequency read from the arrays."""
+        weighting = self.searcher.weighting
+        if type(weighting).idf is not ranking.BM25F.idf:
+            return self.searcher.idf(fieldname, text)
+        tbytes = self.searcher.schema[fieldname].to_bytes(text)
+        return ranking.rsj_idf(self.doc_frequency(fieldname, tbytes),
+                               self.searcher.doc_count_all())
+
     def _postings(self, fieldname: str, tbytes: bytes, positions: bool
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(global docnums, weights, where each posting's positions start, all positions);
-        the last two are empty unless ``positions``."""
-        key = fieldname.encode() + b"\0" + tbytes
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """(global docnums, weights, where each posting's positions start, all positions,
+        document frequency); the positions are empty unless ``positions``. Kept for the
+        next queries: a search looks its words up again in each tier and for its hits."""
+        key = (fieldname, tbytes, positions)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._read(fieldname, tbytes, positions)
+            if len(self._cache) > 256:
+                self._cache.pop(next(iter(self._cache)))
+        return found
+
+    def _read(self, fieldname: str, tbytes: bytes, positions: bool
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
         ids, weights, starts, poses = [], [], [], []
         before = 0
         for columns, offset, _ in self.segments:
-            found = columns.postings(key)
+            found = columns.postings(fieldname, tbytes)
             if found is None:
                 continue
             ids.append(found[0].astype(np.int64) + offset)
@@ -203,29 +302,40 @@ class Columns:
                 before += len(found[2])
         if not ids:
             empty = np.empty(0, np.int64)
-            return empty, np.empty(0, np.float64), empty, empty
+            return empty, np.empty(0, np.float64), empty, empty, 0
         docs, tf = np.concatenate(ids), np.concatenate(weights)
+        df = len(docs)
         starts = np.concatenate(starts) if positions else np.empty(0, np.int64)
         poses = np.concatenate(poses) if positions else np.empty(0, np.int64)
         if self.has_deletions:
             keep = self.live()[docs]
             docs, tf = docs[keep], tf[keep]
             starts = starts[keep] if positions else starts
-        return docs, tf, starts, poses
+        return docs, tf, starts, poses, df
 
     # -- scoring -----------------------------------------------------------------------------
 
     def evaluate(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, scores) of every match, as Whoosh's matchers score them: a term by
         BM25F (times its boost), OR the sum over the parts a document has, AND the sum
-        where it has them all. Raises :class:`Unsupported` for anything else."""
+        where it has them all. Raises :class:`Unsupported` for anything else. The last few
+        queries' answers are kept: a search asks again for its hits' other paragraphs."""
+        found = self._evaluated.get(q)
+        if found is None:
+            found = self._evaluate(q)
+            if len(self._evaluated) >= 8:
+                self._evaluated.pop(next(iter(self._evaluated)))
+            self._evaluated[q] = found
+        return found
+
+    def _evaluate(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
         if type(q) is Q.Term:
             return self._term(q)
         if type(q) is Q.Phrase:
             return self._phrase(q)
         if type(q) in (Q.Or, Q.And) and q.boost == 1.0 and q.subqueries \
                 and getattr(q, "scale", None) is None:
-            parts = [self.evaluate(sub) for sub in q.subqueries]
+            parts = [self._evaluate(sub) for sub in q.subqueries]
             return _union(parts) if type(q) is Q.Or else _intersection(parts)
         raise Unsupported(type(q).__name__)
 
@@ -239,7 +349,7 @@ class Columns:
     def _bm25(self, fieldname: str, tbytes: bytes, docs: np.ndarray, tf: np.ndarray
               ) -> np.ndarray:
         B, K1, avgfl = self._scorer(fieldname)
-        idf = self.searcher.idf(fieldname, tbytes)
+        idf = self.idf(fieldname, tbytes.decode("utf-8"))
         fl = self.lengths(fieldname)[docs]
         return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
 
@@ -262,7 +372,7 @@ class Columns:
         self._scorer(q.fieldname)
         field = self.searcher.schema[q.fieldname]
         words = [field.to_bytes(w) for w in q.words]
-        found = [self._postings(q.fieldname, w, True) for w in words]
+        found = [self._postings(q.fieldname, w, True)[:4] for w in words]
         docs = found[0][0]
         for other in found[1:]:
             docs = np.intersect1d(docs, other[0], assume_unique=True)
@@ -282,26 +392,19 @@ class Columns:
             scores += self._bm25(q.fieldname, w, docs[hit], tf[at])
         return docs[hit], scores * q.boost if q.boost != 1.0 else scores
 
-    def among(self, q: Q.Query, docnums: list[int]) -> list[tuple[int, float]]:
-        """(docnum, score) of the given documents (sorted) that ``q`` matches."""
-        docs, scores = self.evaluate(q)
-        wanted = np.asarray(docnums, dtype=np.int64)
-        at = np.minimum(np.searchsorted(docs, wanted), max(len(docs) - 1, 0))
-        hit = docs[at] == wanted if len(docs) else np.zeros(len(wanted), bool)
-        return list(zip(wanted[hit].tolist(), scores[at[hit]].tolist()))
-
     def top(self, q: Q.Query, limit: int, allowed: np.ndarray | None = None,
-            by: np.ndarray | None = None) -> list[tuple[int, float | None]]:
-        """The ``limit`` best (docnum, score), best first and, at equal scores, lower docnum
+            by: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``limit`` best (docnums, scores), best first and, at equal scores, lower docnum
         first as Whoosh's collector orders them; ``allowed``: a boolean mask of documents.
         With ``by`` (a value per document, such as its date): the largest (value, docnum)
-        first, as Whoosh sorts with ``reverse``, and no scores."""
+        first, as Whoosh sorts with ``reverse``, and scores 0."""
         docs, scores = self.evaluate(q)
         if allowed is not None and len(docs):
             keep = allowed[docs]
             docs, scores = docs[keep], scores[keep]
         if by is not None:
-            return [(d, None) for d in docs[np.lexsort((docs, by[docs]))[::-1][:limit]].tolist()]
+            docs = docs[np.lexsort((docs, by[docs]))[::-1][:limit]]
+            return docs, np.zeros(len(docs))
         if len(docs) > limit:
             best = np.argpartition(-scores, limit - 1)[:limit]
             # keep every document tied with the last place, so ties break by docnum
@@ -309,7 +412,7 @@ class Columns:
             best = np.flatnonzero(scores >= threshold)
             docs, scores = docs[best], scores[best]
         order = np.lexsort((docs, -scores))[:limit]
-        return list(zip(docs[order].tolist(), scores[order].tolist()))
+        return docs[order], scores[order]
 
 
 def field_lengths(perdoc, fieldname: str) -> np.ndarray:

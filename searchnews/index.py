@@ -66,6 +66,7 @@ def make_schema() -> Schema:
         paragraph=STORED(),
         n_paragraphs=STORED(),
         title=TEXT(analyzer=spanish, stored=True),
+        derived_title=STORED(),                      # shown for an untitled article
         text=TEXT(analyzer=spanish, stored=True),
         date=DATETIME(sortable=True),
         date_iso=STORED(),
@@ -196,8 +197,9 @@ class Index:
         if not docs:
             return None
         d = docs[0]
-        return Article(article_id, d["title"], tuple(x["text"] for x in docs), d.get("date_iso"),
-                       d.get("source_name"), d.get("url"))
+        return Article(article_id, d.get("title") or d.get("derived_title") or "",
+                       tuple(x["text"] for x in docs), d.get("date_iso"), d.get("source_name"),
+                       d.get("url"), title_derived="title" not in d)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -308,25 +310,32 @@ class _Writer:
         date = dt.datetime.fromisoformat(a.date) if a.date else None
         source = fold(" ".join(a.source.split())) if a.source else None
         n = len(a.paragraphs)
+        docs = []
         for i, text in enumerate(a.paragraphs):
-            doc = dict(article_id=a.article_id, paragraph=i, n_paragraphs=n, title=a.title,
-                       text=text, date_iso=a.date, url=a.url)
+            doc = dict(article_id=a.article_id, paragraph=i, n_paragraphs=n, text=text,
+                       date_iso=a.date, url=a.url)
+            # a title derived from the text is shown, not searched: it would count the
+            # article's first sentence twice
+            doc["derived_title" if a.title_derived else "title"] = a.title
             if date is not None:
                 doc["date"] = date
             if source:
                 doc["source"], doc["source_name"] = source, a.source
-            self._add(doc)
+            docs.append(doc)
+        self._add(docs)
         self.pending += n
 
-    def _add(self, doc: dict) -> None:
-        """A large run fans out to worker processes once it is past its first paragraphs."""
+    def _add(self, docs: list[dict]) -> None:
+        """An article's paragraphs, kept together in one segment (grouping reads them as
+        one run); a large run fans out to worker processes once past its first paragraphs."""
         if self.workers is None and WORKERS and self.added >= PARALLEL_AFTER:
             self.workers = Workers(self.ix, WORKERS)
         if self.workers is not None:
-            self.workers.add(doc)
+            self.workers.add(docs)
         else:
-            self.w.add_document(**doc)
-        self.added += 1
+            for doc in docs:
+                self.w.add_document(**doc)
+        self.added += len(docs)
 
     def delete(self, article_id: str) -> None:
         self.w.delete_by_term("article_id", article_id)

@@ -32,21 +32,19 @@ several words these signals from the paragraph's text improve on that, each meas
   for a word the paragraph does not have already.
 
 Computing these inside Whoosh (phrase clauses with slop) means span matching on every
-candidate; here the best candidates are re-read once and re-scored.
+candidate; here each candidate's evidence (:mod:`searchnews.evidence`: where the query's words
+stand in it, read from the forward index) is scored for the whole pool at once with numpy.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
-import re
-from collections import Counter
 from typing import Mapping
 
+import numpy as np
 from whoosh import scoring
-from whoosh.searching import Searcher
 
-from .analysis import QUICK_FOLD, STOPWORDS, fold, scan, term, terms
+from .evidence import Matches, QueryWords
 
 PROXIMITY_WINDOW = 3       # words apart, either order, that count as "together"
 PROXIMITY_WEIGHT = 1.0     # the bonus of one saturated pair, in units of its IDF
@@ -54,9 +52,9 @@ ADJACENT_WEIGHT = 0.5      # extra for a pair right next to each other in the qu
 K1 = 1.2                   # saturation of the re-ranker's counts, as BM25's k1
 B = 0.75                   # length normalization of the exact-spelling score, as BM25's b
 COORDINATION = 1.0         # exponent of the share of query IDF a paragraph covers
-PREFIX_LENGTH = 5          # letters a word shares with its derivations ("econo-mía/-mico")
-PREFIX_CREDIT = 0.5        # share of its IDF a missing query word covers through them
+PREFIX_CREDIT = 0.5        # share of its IDF a missing query word covers through derivations
 EXACT_WEIGHT = 1.0         # weight of the exact-spelling BM25 score (BM25F's is 1)
+_APART = 2 ** 32           # candidate × _APART + position: positions of one candidate
 
 
 class BM25F(scoring.BM25F):
@@ -65,113 +63,65 @@ class BM25F(scoring.BM25F):
     rates words found in most paragraphs too highly (+0.002 MRR@10 on squad-es)."""
 
     def idf(self, searcher, fieldname, text):
-        n = searcher.doc_frequency(fieldname, text)
-        total = searcher.doc_count_all()
-        return math.log(1 + (total - n + 0.5) / (n + 0.5))
+        return rsj_idf(searcher.doc_frequency(fieldname, text), searcher.doc_count_all())
 
 
-def rerank(searcher: Searcher, pool: Mapping[int, float], words: list[str],
-           surfaces: frozenset[str] = frozenset(), counts: Mapping[str, int] | None = None
-           ) -> list[tuple[int, float]]:
-    """(docnum, score) for every candidate, unsorted: BM25F plus the proximity and adjacency
-    bonuses, plus the exact-spelling score, times the share of the query's IDF the paragraph
-    covers (derivations counting in part). ``counts`` (folded word → occurrences, the index's
-    vocabulary) gives each spelling its own IDF; without it (the Sphinx engine) a spelling
-    weighs as its stem."""
-    pairs = [(a, b) for a, b in zip(words, words[1:]) if a != b]
-    if not pairs:
-        return list(pool.items())
-    wanted = set(words)
-    idf = {w: searcher.idf("text", w) for w in wanted}
-    total = sum(idf.values()) or 1.0
-    read = []
-    for docnum, score in pool.items():
-        fields = searcher.stored_fields(docnum)
-        positions: dict[str, list[int]] = {}
-        exact: Counter[tuple[str, str]] = Counter()
-        length = 0
-        for m, pos, t in scan(fields["text"], wanted):
-            length = pos + 1
-            if t is not None:
-                positions.setdefault(t, []).append(pos)
-                if fold(m.group()) in surfaces:
-                    exact[fold(m.group()), t] += 1
-        title = terms(fields["title"])
-        for m, _, t in scan(fields["title"], wanted):
-            if t is not None and fold(m.group()) in surfaces:
-                exact[fold(m.group()), t] += 1
-        read.append((docnum, score, positions, exact, length + len(title), set(title), fields))
-    mean_length = sum(r[4] for r in read) / len(read) if read else 1.0
-    exact_idf = _spelling_idf(searcher, {k for r in read for k in r[3]}, idf, counts)
-    heads = _heads(surfaces, wanted) if PREFIX_CREDIT else {}
-    beginnings = sorted({h for hs in heads.values() for h in hs})
-    starts = re.compile(r"\b(?:%s)\w*" % "|".join(beginnings)) if beginnings else None
-    out = []
-    for docnum, score, positions, exact, length, title, fields in read:
-        bonus = 0.0
-        for a, b in pairs:
-            pa, pb = positions.get(a, ()), positions.get(b, ())
-            tf = near(pa, pb, PROXIMITY_WINDOW)
-            if tf:
-                bonus += tf / (tf + K1) * (idf[a] + idf[b]) / 2
-                tf = adjacent(pa, pb)
-                bonus += ADJACENT_WEIGHT * tf / (tf + K1) * (idf[a] + idf[b]) / 2
-        norm = K1 * (1 - B + B * length / (mean_length or 1.0))
-        spelled = sum(exact_idf[key] * tf * (K1 + 1) / (tf + norm) for key, tf in exact.items())
-        score += PROXIMITY_WEIGHT * bonus + EXACT_WEIGHT * spelled
-        if COORDINATION:
-            present = set(positions) | (wanted & title)
-            covered = sum(idf[w] for w in present)
-            missing = [w for w in heads if w not in present]
-            if missing and starts is not None:
-                begins = _beginnings(starts, fields["text"] + "\n" + fields["title"])
-                covered += PREFIX_CREDIT * sum(idf[w] for w in missing if heads[w] & begins)
-            score *= (covered / total) ** COORDINATION
-        out.append((docnum, score))
-    return out
+def rsj_idf(n: float, total: float) -> float:
+    """The Robertson–Spärck Jones IDF of a word in ``n`` of ``total`` documents."""
+    return math.log(1 + (total - n + 0.5) / (n + 0.5))
 
 
-def _heads(surfaces: frozenset[str], wanted: set[str]) -> dict[str, set[str]]:
-    """Query term → the first PREFIX_LENGTH letters of its typed words longer than that."""
-    out: dict[str, set[str]] = {}
-    for word in surfaces:
-        t = term(word)
-        if t in wanted and len(word) > PREFIX_LENGTH:
-            out.setdefault(t, set()).add(word[:PREFIX_LENGTH])
-    return out
-
-
-def _beginnings(starts: re.Pattern, text: str) -> set[str]:
-    """Which of the query words' beginnings (``starts`` matches a word beginning with one)
-    begin a word of ``text`` that is not a stopword, folded: one regex pass per paragraph."""
-    return {w[:PREFIX_LENGTH] for w in starts.findall(text.lower().translate(QUICK_FOLD))
-            if w not in STOPWORDS}
-
-
-def _spelling_idf(searcher: Searcher, keys: set[tuple[str, str]], idf: Mapping[str, float],
-                  counts: Mapping[str, int] | None) -> dict[tuple[str, str], float]:
-    """IDF of each (spelling, stem): from the spelling's occurrences when ``counts`` is
-    given (occurrences ≥ paragraphs, so a little conservative), else the stem's."""
+def spelling_idf(q: QueryWords, idf: np.ndarray, counts: Mapping[str, int] | None,
+                 total: int) -> np.ndarray:
+    """IDF of each typed spelling: from its occurrences when ``counts`` (the vocabulary) is
+    given (occurrences ≥ paragraphs, so a little conservative), else its stem's."""
     if counts is None:
-        return {(w, t): idf[t] for w, t in keys}
-    total = searcher.doc_count_all()
-    return {(w, t): math.log(1 + (total - counts.get(w, 0) + 0.5) / (counts.get(w, 0) + 0.5))
-            for w, t in keys}
+        return idf[list(q.surface_word)] if q.surfaces else np.empty(0)
+    return np.array([rsj_idf(counts.get(s, 0), total) for s in q.surfaces])
 
 
-def adjacent(a: list[int], b: list[int]) -> int:
-    """How many occurrences of ``a`` are directly followed by one of ``b``."""
-    following = set(b)
-    return sum(1 for p in a if p + 1 in following)
+def rerank(base: np.ndarray, m: Matches, q: QueryWords, idf: np.ndarray,
+           surface_idf: np.ndarray) -> np.ndarray:
+    """The candidates' scores: BM25F (``base``) plus the proximity and adjacency bonuses,
+    plus the exact-spelling score, times the share of the query's IDF each covers
+    (derivations counting in part). ``idf``: of each of ``q.words``; ``surface_idf``: of
+    each of ``q.surfaces``. A query of one word is left as BM25F ranks it."""
+    if not q.pairs:
+        return base
+    n, words = m.n, len(q.words)
+    keys = m.text_doc * _APART + m.text_pos
+    bonus = np.zeros(n)
+    for a, b in q.pairs:
+        ka, kb = np.sort(keys[m.text_word == a]), np.sort(keys[m.text_word == b])
+        if not len(ka) or not len(kb):
+            continue
+        at = np.minimum(np.searchsorted(kb, ka - PROXIMITY_WINDOW), len(kb) - 1)
+        near = np.bincount(ka[kb[at] <= ka + PROXIMITY_WINDOW] // _APART, minlength=n)
+        at = np.minimum(np.searchsorted(kb, ka + 1), len(kb) - 1)
+        adjacent = np.bincount(ka[kb[at] == ka + 1] // _APART, minlength=n)
+        weight = (idf[a] + idf[b]) / 2
+        bonus += np.where(near > 0, near / (near + K1) * weight
+                          + ADJACENT_WEIGHT * adjacent / (adjacent + K1) * weight, 0.0)
+    spelled = np.zeros(n)
+    if len(q.surfaces):
+        which = np.concatenate([m.text_surface, m.title_surface])
+        docs = np.concatenate([m.text_doc, m.title_doc])[which >= 0]
+        tf = np.bincount(docs * len(q.surfaces) + which[which >= 0],
+                         minlength=n * len(q.surfaces)).reshape(n, len(q.surfaces))
+        mean = m.length.mean() if n else 1.0
+        norm = K1 * (1 - B + B * m.length / (mean or 1.0))
+        spelled = (surface_idf * tf * (K1 + 1) / (tf + norm[:, None])).sum(axis=1)
+    score = base + PROXIMITY_WEIGHT * bonus + EXACT_WEIGHT * spelled
+    if COORDINATION:
+        present = np.zeros((n, words), bool)
+        present[m.text_doc, m.text_word] = True
+        present[m.title_doc, m.title_word] = True
+        covered = present @ idf
+        if PREFIX_CREDIT and q.heads:
+            derived = np.zeros((n, words), bool)
+            for h, ws in enumerate(q.head_words):
+                derived[np.ix_(m.begins[:, h], list(ws))] = True
+            covered += PREFIX_CREDIT * ((derived & ~present) @ idf)
+        score = score * (covered / (idf.sum() or 1.0)) ** COORDINATION
+    return score
 
-
-def near(a: list[int], b: list[int], window: int) -> int:
-    """How many occurrences of ``a`` have an occurrence of ``b`` within ``window``."""
-    if not a or not b:
-        return 0
-    count = 0
-    for p in a:
-        i = bisect.bisect_left(b, p - window)
-        if i < len(b) and b[i] <= p + window:
-            count += 1
-    return count

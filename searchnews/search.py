@@ -29,15 +29,16 @@ from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, plugins, syntax
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
-from . import columnar
-from .analysis import WORD_RE, fold, scan, term
-from .ranking import BM25F, rerank
+from . import columnar, evidence, forward
+from .analysis import WORD_RE, fold, term, token
+from .evidence import QueryWords
+from .ranking import BM25F, rerank, spelling_idf
 from .vocabulary import Vocabulary
 from .errors import QueryError
 
 TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 1.5
-CANDIDATES = 50            # BM25F hits of each tier re-ranked (ranking.rerank)
+POOL = 50                  # BM25F hits of each tier re-ranked (ranking.rerank)
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
@@ -198,18 +199,38 @@ def parse(searcher: Searcher, text: str, syntax: bool = True,
     query has prefix or fuzzy words) expands those; ``fuente:`` words match outlet names."""
     if not syntax:
         text = words_only(text)
-    check_syntax(text)
     expanded: set[str] = set()
-    rewrite = functools.partial(_rewrite, searcher=searcher, vocabulary=vocabulary,
-                                expanded=expanded)
-    q_any = _required_first(rewrite(_parser(searcher.schema, OrGroup).parse(text)))
-    q_all = rewrite(_parser(searcher.schema, AndGroup).parse(text))
+    plain = plain_queries(text, syntax)
+    if plain is not None:
+        if not text.strip():
+            raise QueryError("empty query")
+        q_all, q_any = plain
+    else:
+        check_syntax(text)
+        rewrite = functools.partial(_rewrite, searcher=searcher, vocabulary=vocabulary,
+                                    expanded=expanded)
+        q_any = _required_first(rewrite(_parser(searcher.schema, OrGroup).parse(text)))
+        q_all = rewrite(_parser(searcher.schema, AndGroup).parse(text))
     if not any(True for _ in positive_terms(q_any)) and not expanded:
         raise QueryError(f"nothing to search for in query (only stopwords?): {text}")
     top = q_any.subqueries[0] if isinstance(q_any, Q.And) else q_any
     words = [t for f, t in _top_level_terms(top) if f == "text"]
     surfaces = frozenset(fold(m.group()) for m in _plain_words(text))
     return ParsedQuery(text, q_all, q_any, words, expanded, surfaces)
+
+
+def plain_queries(text: str, syntax: bool = True) -> tuple[Q.Query, Q.Query] | None:
+    """(all words, any word) of a query of plain words, built directly — the queries
+    Whoosh's parser makes of them (a test compares), without the half millisecond it takes
+    per query; None when the query has syntax. With ``syntax=False`` every word is plain,
+    AND, OR and NOT included."""
+    words = text.split()
+    if syntax and not all(WORD_RE.fullmatch(w) and not _OPERATOR.match(w) for w in words):
+        return None
+    stems = (term(w) for w in words)
+    clauses = [Q.Or([Q.Term("title", t, boost=TITLE_BOOST), Q.Term("text", t)])
+               for t in stems if t]
+    return Q.And(clauses).normalize(), Q.Or(clauses).normalize()
 
 
 def _rewrite(q: Q.Query, searcher: Searcher, vocabulary, expanded: set[str]) -> Q.Query:
@@ -343,14 +364,6 @@ def filter_docs(searcher: Searcher, since: str | None = None, until: str | None 
     return docs
 
 
-def _article_column(searcher: Searcher):
-    """docnum → article id, cached on the searcher (opening the column reads its offsets)."""
-    column = getattr(searcher, "_searchnews_articles", None)
-    if column is None:
-        column = searcher._searchnews_articles = searcher.reader().column_reader("article_id")
-    return column
-
-
 def _date_values(searcher: Searcher) -> np.ndarray:
     """Each document's date as the date column holds it (_NO_DATE: undated), cached on the
     searcher (a refreshed searcher after a commit is a new object, so it never goes stale)."""
@@ -412,10 +425,10 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
         ranked = [(docnum, None) for docnum, _ in ranked]
     else:
         ranked = _relevance(searcher, parsed, want, flt, group, vocabulary)
-    marked = _marked_terms(parsed)
-    hits = _hits(searcher, ranked, marked, dedup, limit)
+    marks = _highlighters(_marked_terms(parsed))
+    hits = _hits(searcher, ranked, marks, dedup, limit)
     if group and hits:
-        _attach_others(searcher, parsed.q_any, hits, more, marked)
+        _attach_others(searcher, parsed.q_any, hits, more, marks)
     if suggestion and hits:
         hits.suggestion = suggestion
     elif vocabulary and (len(hits) < min(3, limit) or _has_unknown_word(searcher, typed)):
@@ -449,72 +462,97 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
     docs = list(searcher.documents(article_id=article_id))
     if not docs:
         raise QueryError(f"no article '{article_id}' in the index")
-    text = "\n".join([docs[0]["title"]] + [d["text"] for d in docs])
+    text = "\n".join([docs[0].get("title") or ""] + [d["text"] for d in docs])
     keys = searcher.key_terms_from_text("text", text, numterms=SIMILAR_TERMS)
     if not keys:
         return Results()
     q = Q.Or([Q.Term("text", t, boost=w) for t, w in keys])
     own = np.fromiter(searcher.reader().postings("article_id", article_id).all_ids(), np.int64)
     ranked = _ranked(searcher, [q], limit * 2 + 5, {"mask": own}, group=True)
-    expanded = {"title": {t for t, _ in keys}, "text": {t for t, _ in keys}, WORDS: set()}
-    return _hits(searcher, ranked, expanded, True, limit)
+    stems = {t for t, _ in keys}
+    return _hits(searcher, ranked, _highlighters({"title": stems, "text": stems, WORDS: set()}),
+                 True, limit)
 
 
 def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: np.ndarray | None,
                group: bool, vocabulary: Callable[[], Vocabulary] | None = None
                ) -> list[tuple[int, float]]:
-    """The embedded engine's side of :func:`relevance_order`; the vocabulary's counts give
-    the exact-spelling score the IDF of each spelling."""
-    counts = vocabulary().counts if vocabulary and len(parsed.words) > 1 else None
+    """The embedded engine's side of :func:`relevance_order`: candidates from the postings
+    arrays (or Whoosh), their evidence from the forward index (or the stored text); the
+    vocabulary's counts give the exact-spelling score the IDF of each spelling."""
+    q = QueryWords.of(parsed.words, parsed.surfaces)
     options = {"filter": flt} if flt is not None else {}
-    column = _article_column(searcher)
-    return relevance_order(parsed, lambda q, limit: _fetch(searcher, q, limit, options),
-                           column.__getitem__ if group else None,
-                           lambda pool: rerank(searcher, pool, parsed.words, parsed.surfaces,
-                                               counts),
-                           want)
+    columns = columnar.Columns.of(searcher)
+    rescore = None
+    if q.pairs:
+        idf = np.array([(columns or searcher).idf("text", w) for w in q.words])
+        counts = vocabulary().counts if vocabulary else None
+        surface_idf = spelling_idf(q, idf, counts, searcher.doc_count_all())
+
+        def rescore(docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
+            if columns is not None:
+                found = forward.pool_matches(columns, docs, q)
+            else:
+                found = evidence.from_text([_searched_fields(searcher.stored_fields(d))
+                                            for d in docs.tolist()], q)
+            return rerank(scores, found, q, idf, surface_idf)
+
+    return relevance_order(parsed, lambda query, limit: _fetch(searcher, query, limit, options),
+                           _article_keys(searcher) if group else None, rescore, want)
 
 
-def relevance_order(parsed: ParsedQuery, fetch: Callable[[Q.Query, int], list],
-                    article_of: Callable[[int], str] | None,
-                    rescore: Callable[[dict[int, float]], list[tuple[int, float]]],
+def _searched_fields(stored: dict) -> tuple[str, str]:
+    """A paragraph's (text, title) as indexed: a title derived from the text is not."""
+    return stored["text"], stored.get("title") or ""
+
+
+def relevance_order(parsed: ParsedQuery,
+                    fetch: Callable[[Q.Query, int], tuple[np.ndarray, np.ndarray]],
+                    article_keys: Callable[[np.ndarray], np.ndarray] | None,
+                    rescore: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
                     want: int) -> list[tuple[int, float]]:
     """(docnum, score) best first, whatever the engine: paragraphs with every query word,
-    then those with some, each tier's candidates (``fetch``: BM25 hits) re-scored by
-    ``rescore`` (:func:`searchnews.ranking.rerank`); with ``article_of``, only the best
-    paragraph per article. The any-word tier runs only when the first falls short."""
+    then those with some, each tier's best POOL candidates (``fetch``: docnums and BM25F
+    scores, best first) re-scored by ``rescore`` (:func:`searchnews.ranking.rerank`; None:
+    a query of one word keeps BM25F's order); with ``article_keys`` (docnums → a number per
+    article), only the best paragraph per article. The any-word tier runs only when the
+    first falls short."""
     tiers = [parsed.q_all] + ([parsed.q_any] if parsed.q_any != parsed.q_all else [])
-    # re-ranking needs a pool deeper than the page (a single word needs no re-ranking); the
-    # partial matches of the second tier are re-ranked as deep as the first: for a long
-    # question they are most of what is found
-    depth = max(CANDIDATES if len(parsed.words) > 1 else 0, want * 2)
-    complete: dict[int, list] = {}     # tier -> all its matches, once a fetch fell short
+    # re-ranking needs a pool deeper than the page; the partial matches of the second tier
+    # are re-ranked as deep as the first: for a long question they are most of what is found
+    depth = max(POOL if rescore is not None else 0, want * 2)
+    complete: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # tiers that fell short
     while True:
-        ranked: list[tuple[int, float]] = []
-        taken: set[int] = set()
-        seen: set[str] = set()
+        docs_out, scores_out, keys_out = [], [], []
+        taken = np.empty(0, np.int64)
         exhausted = True
         for i, tier in enumerate(tiers):
-            rows = complete.get(i)
-            if rows is None:
-                rows = fetch(tier, depth)
-                if len(rows) < depth:       # a deeper look would find nothing more
-                    complete[i] = rows
-            exhausted = exhausted and len(rows) < depth
-            pool = {docnum: score for docnum, score in rows if docnum not in taken}
-            taken.update(pool)
-            for docnum, score in sorted(rescore(pool), key=lambda ds: -ds[1]):
-                if article_of is not None:
-                    aid = article_of(docnum)
-                    if aid in seen:
-                        continue
-                    seen.add(aid)
-                ranked.append((docnum, score))
-            if len(ranked) >= want:
-                return ranked[:want]
+            docs, scores = complete[i] if i in complete else fetch(tier, depth)
+            if len(docs) < depth:       # a deeper look would find nothing more
+                complete[i] = (docs, scores)
+            exhausted = exhausted and len(docs) < depth
+            fresh = ~np.isin(docs, taken)
+            docs, scores = docs[fresh], scores[fresh]
+            taken = np.concatenate([taken, docs])
+            if rescore is not None and len(docs):
+                scores = rescore(docs, scores)
+            order = np.argsort(-scores, kind="stable")   # ties keep BM25F's order
+            docs, scores = docs[order], scores[order]
+            if article_keys is not None and len(docs):
+                keys = article_keys(docs)
+                first = np.sort(np.unique(keys, return_index=True)[1])
+                seen = np.concatenate(keys_out) if keys_out else keys[:0]
+                first = first[~np.isin(keys[first], seen)]
+                docs, scores = docs[first], scores[first]
+                keys_out.append(keys[first])
+            docs_out.append(docs)
+            scores_out.append(scores)
+            if sum(map(len, docs_out)) >= want:
+                break
+        found = list(zip(np.concatenate(docs_out).tolist(), np.concatenate(scores_out).tolist()))
         # one article may fill many places: look deeper until enough articles are found
-        if exhausted:
-            return ranked
+        if len(found) >= want or exhausted:
+            return found[:want]
         depth *= 4
 
 
@@ -525,26 +563,26 @@ def _ranked(searcher: Searcher, tiers: list[Q.Query], want: int, options: dict, 
     ``first_tier_only``: a later tier is used only when the earlier found nothing."""
     ranked: list[tuple[int, float]] = []
     seen_docs: set[int] = set()
-    seen_articles: set[str] = set()
-    article_of = _article_column(searcher) if group else None
+    seen_articles: set = set()
+    keys_of = _article_keys(searcher) if group else None
     for i, q in enumerate(tiers):
         if i and (tiers[i] == tiers[i - 1] or (first_tier_only and ranked)):
             continue
         fetch = want * 4 if group else want
         while True:
-            results = _fetch(searcher, q, fetch, options)
-            for docnum, score in results:
+            docs, scores = _fetch(searcher, q, fetch, options)
+            keys = keys_of(docs).tolist() if keys_of is not None else None
+            for j, (docnum, score) in enumerate(zip(docs.tolist(), scores.tolist())):
                 if docnum in seen_docs:
                     continue
                 seen_docs.add(docnum)
-                if article_of is not None:
-                    aid = article_of[docnum]
-                    if aid in seen_articles:
+                if keys is not None:
+                    if keys[j] in seen_articles:
                         continue
-                    seen_articles.add(aid)
-                ranked.append((docnum, score if score is not None else 0.0))
+                    seen_articles.add(keys[j])
+                ranked.append((docnum, score))
             # one article may fill many places: look deeper until enough articles are found
-            if len(ranked) >= want or len(results) < fetch or not group:
+            if len(ranked) >= want or len(docs) < fetch or not group:
                 break
             fetch *= 4
         if len(ranked) >= want:
@@ -552,11 +590,23 @@ def _ranked(searcher: Searcher, tiers: list[Q.Query], want: int, options: dict, 
     return ranked[:want]
 
 
+def _article_keys(searcher: Searcher) -> Callable[[np.ndarray], np.ndarray]:
+    """docnums → a key per article: from the forward index, else Whoosh's article_id
+    column (cached on the searcher: opening it reads its offsets)."""
+    columns = columnar.Columns.of(searcher)
+    if columns is not None:
+        return functools.partial(forward.article_keys, columns)
+    column = getattr(searcher, "_searchnews_articles", None)
+    if column is None:
+        column = searcher._searchnews_articles = searcher.reader().column_reader("article_id")
+    return lambda docs: np.array([column[d] for d in docs.tolist()], dtype=object)
+
+
 def _fetch(searcher: Searcher, q: Q.Query, limit: int, options: dict
-           ) -> list[tuple[int, float | None]]:
-    """The best ``limit`` (docnum, score) of ``q`` under Whoosh's search ``options``
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The best ``limit`` (docnums, scores) of ``q`` under Whoosh's search ``options``
     (``filter``/``mask``: docnum arrays; ``sortedby="date"`` with ``reverse``: newest first,
-    scores None), from the postings arrays when they can answer, else from Whoosh."""
+    scores 0), from the postings arrays when they can answer, else from Whoosh."""
     columns = columnar.Columns.of(searcher)
     sortedby = options.get("sortedby")
     if columns is not None and set(options) <= {"filter", "mask", "sortedby", "reverse"} \
@@ -571,70 +621,93 @@ def _fetch(searcher: Searcher, q: Q.Query, limit: int, options: dict
         except columnar.Unsupported:
             pass
     whoosh = {k: set(v.tolist()) if isinstance(v, np.ndarray) else v for k, v in options.items()}
-    return [(h.docnum, h.score) for h in searcher.search(q, limit=limit, **whoosh)]
+    hits = searcher.search(q, limit=limit, **whoosh)
+    return (np.array([h.docnum for h in hits], np.int64),
+            np.array([h.score or 0.0 for h in hits], np.float64))
 
 
 def _hits(searcher: Searcher, ranked: list[tuple[int, float | None]],
-          expanded: dict[str, set[str]], dedup: bool, limit: int) -> Results:
-    hits = Results(_hit(searcher, docnum, score, expanded) for docnum, score in ranked)
+          marks: dict[str, Highlighter], dedup: bool, limit: int) -> Results:
+    """The ranked paragraphs as hits, duplicates folded, the first ``limit`` highlighted."""
+    stored = {docnum: searcher.stored_fields(docnum) for docnum, _ in ranked}
+    hits = Results(_hit(stored[docnum], docnum, score) for docnum, score in ranked)
     if dedup:
         hits[:] = fold_duplicates(hits)
     del hits[limit:]
     for rank, hit in enumerate(hits, 1):
         hit.rank = rank
+        _highlight(hit, stored[hit.docnum], marks)
     return hits
 
 
-def _hit(searcher: Searcher, docnum: int, score: float | None,
-         expanded: dict[str, set[str]]) -> Hit:
-    d = searcher.stored_fields(docnum)
-    return Hit(rank=0, score=score, article_id=d["article_id"], title=d["title"],
-               date=d.get("date_iso"), source=d.get("source_name"), url=d.get("url"),
-               paragraph=d["paragraph"], text=d["text"], n_paragraphs=d.get("n_paragraphs", 0),
-               highlights=spans(d["text"], expanded["text"], expanded[WORDS]),
-               title_highlights=spans(d["title"], expanded["title"], expanded[WORDS]),
-               docnum=docnum)
+def _hit(d: dict, docnum: int, score: float | None) -> Hit:
+    """A paragraph's hit from its stored fields, not highlighted yet."""
+    return Hit(rank=0, score=score, article_id=d["article_id"],
+               title=d.get("title") or d.get("derived_title") or "", date=d.get("date_iso"),
+               source=d.get("source_name"), url=d.get("url"), paragraph=d["paragraph"],
+               text=d["text"], n_paragraphs=d.get("n_paragraphs", 0), docnum=docnum)
+
+
+def _highlight(hit: Hit, d: dict, marks: dict[str, Highlighter]) -> Hit:
+    """Mark the matched words of the text and of the title, if the title is searched."""
+    hit.highlights = marks["text"].spans(d["text"])
+    if d.get("title"):
+        hit.title_highlights = marks["title"].spans(d["title"])
+    return hit
 
 
 def _attach_others(searcher: Searcher, q: Q.Query, hits: list[Hit], more: int,
-                   expanded: dict[str, set[str]]) -> None:
+                   marks: dict[str, Highlighter]) -> None:
     """Count each hit's matching paragraphs in its article and, when ``more``, attach the
     best others."""
+    for hit, found in zip(hits, _article_matches(searcher, q, hits, more > 0)):
+        found = sorted(found, reverse=True)
+        hit.matches = max(1, len(found))
+        others = [(sc, d) for sc, d in found if d != hit.docnum][:more]
+        hit.others = sorted((_highlight(_hit(stored, d, sc), stored, marks)
+                             for sc, d in others for stored in [searcher.stored_fields(d)]),
+                            key=lambda h: h.paragraph)
+
+
+def _article_matches(searcher: Searcher, q: Q.Query, hits: list[Hit], scored: bool
+                     ) -> list[list[tuple[float, int]]]:
+    """(score, docnum) of the paragraphs of each hit's article that ``q`` matches (scores
+    only when ``scored``). With the arrays: the article's paragraphs from the forward index,
+    looked up in the query's matches (evaluated once per query); else the query's matcher
+    skips straight to them instead of running over every paragraph it matches."""
+    columns = columnar.Columns.of(searcher)
+    if columns is not None:
+        try:
+            docs, scores = columns.evaluate(q)
+        except columnar.Unsupported:
+            pass
+        else:
+            out = []
+            for hit in hits:
+                members = forward.article_paragraphs(columns, hit.docnum)
+                at = np.minimum(np.searchsorted(docs, members), max(len(docs) - 1, 0))
+                hit_at = at[docs[at] == members] if len(docs) else at[:0]
+                out.append(list(zip(scores[hit_at].tolist(), docs[hit_at].tolist())))
+            return out
     reader = searcher.reader()
     article_of = {d: aid for aid in {h.article_id for h in hits}
                   for d in reader.postings("article_id", aid).all_ids()}
     by_article: dict[str, list[tuple[float, int]]] = {}
-    for docnum, score in _matches_among(searcher, q, sorted(article_of), more > 0):
-        by_article.setdefault(article_of[docnum], []).append((score, docnum))
-    for hit in hits:
-        found = sorted(by_article.get(hit.article_id, []), reverse=True)
-        hit.matches = max(1, len(found))
-        others = [(sc, d) for sc, d in found if d != hit.docnum][:more]
-        hit.others = sorted((_hit(searcher, d, sc, expanded) for sc, d in others),
-                            key=lambda h: h.paragraph)
-
-
-def _matches_among(searcher: Searcher, q: Q.Query, docs: list[int], scored: bool
-                   ) -> Iterable[tuple[int, float]]:
-    """(docnum, score) of the ``docs`` (in order) that ``q`` matches; scores only when
-    ``scored``. From the postings arrays when they can answer; else the query's matcher
-    skips straight to those documents instead of running over every paragraph it matches."""
-    columns = columnar.Columns.of(searcher)
-    if columns is not None:
-        try:
-            return columns.among(q, docs)
-        except columnar.Unsupported:
-            pass
     matcher = q.matcher(searcher, searcher.context() if scored else searcher.boolean_context())
-    found = []
-    for docnum in docs:
+    for docnum in sorted(article_of):
         if matcher.is_active() and matcher.id() < docnum:
             matcher.skip_to(docnum)
         if not matcher.is_active():
             break
         if matcher.id() == docnum:
-            found.append((docnum, matcher.score() if scored else 0.0))
-    return found
+            by_article.setdefault(article_of[docnum], []).append(
+                (matcher.score() if scored else 0.0, docnum))
+    return [by_article.get(h.article_id, []) for h in hits]
+
+
+def _highlighters(marked: dict[str, set[str]]) -> dict[str, Highlighter]:
+    """One highlighter per searched field, from :func:`_marked_terms`."""
+    return {f: Highlighter(marked[f], marked[WORDS]) for f in TEXT_FIELDS}
 
 
 def _marked_terms(parsed: ParsedQuery) -> dict[str, set[str]]:
@@ -647,25 +720,43 @@ def _marked_terms(parsed: ParsedQuery) -> dict[str, set[str]]:
     return out
 
 
+class Highlighter:
+    """Finds the words of texts whose term is one of ``stems`` or whose folded spelling is
+    one of ``words`` (what a prefix or fuzzy word expanded to); each distinct word is
+    looked at once per query, however many hits it appears in."""
+
+    def __init__(self, stems: set[str], words: set[str] = frozenset()) -> None:
+        self.stems, self.words = stems, words
+        self._seen: dict[str, bool] = {}
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the marked words of ``text``."""
+        if not self.stems and not self.words:
+            return []
+        seen, out = self._seen, []
+        for m in WORD_RE.finditer(text):
+            w = m.group()
+            marked = seen.get(w)
+            if marked is None:
+                found = token(w)
+                marked = seen[w] = found is not None and (
+                    found[1] in self.stems or found[0] in self.words)
+            if marked:
+                out.append(m.span())
+        return out
+
+
 def spans(text: str, stems: set[str], words: set[str] = frozenset()) -> list[tuple[int, int]]:
     """Character spans of the words in ``text`` whose stemmed term is in ``stems`` or whose
     folded form is in ``words``."""
-    if not stems and not words:
-        return []
-    if not words:
-        return [(m.start(), m.end()) for m, _, t in scan(text, stems) if t is not None]
-    out = []
-    for m in WORD_RE.finditer(text):
-        w = m.group()
-        if (stems and term(w) in stems) or term(w, stem=False) in words:
-            out.append((m.start(), m.end()))
-    return out
+    return Highlighter(stems, words).spans(text)
 
 
 # -- duplicates ------------------------------------------------------------------------------
 
 def _shingles(text: str) -> frozenset:
-    words = [term(w, stem=False) or w for w in WORD_RE.findall(text)]
+    """The paragraph's word trigrams (lowercase): copies of one wire story share them."""
+    words = WORD_RE.findall(text.lower())
     if len(words) < 3:
         return frozenset([tuple(words)])
     return frozenset(zip(words, words[1:], words[2:]))
@@ -673,13 +764,18 @@ def _shingles(text: str) -> frozenset:
 
 def fold_duplicates(hits: list[Hit]) -> list[Hit]:
     """Fold each hit whose text is near-identical (word-trigram Jaccard ≥ 0.8) to a better
-    ranked one into that one's ``duplicates``."""
+    ranked one into that one's ``duplicates``. Sets whose sizes differ by more than that
+    ratio cannot be near-identical, so most pairs are told apart without comparing them."""
     kept: list[tuple[Hit, frozenset]] = []
     for hit in hits:
         sig = _shingles(hit.text)
         for best, best_sig in kept:
-            union = len(sig | best_sig)
-            if union and len(sig & best_sig) / union >= DUPLICATE_JACCARD:
+            small, large = sorted((len(sig), len(best_sig)))
+            if small < DUPLICATE_JACCARD * large:
+                continue
+            common = len(sig & best_sig)
+            union = len(sig) + len(best_sig) - common
+            if union and common / union >= DUPLICATE_JACCARD:
                 best.duplicates.append(hit.place())
                 break
         else:
@@ -703,13 +799,21 @@ def _plain_words(text: str) -> Iterable[re.Match]:
 def _has_unknown_word(searcher: Searcher, parsed: ParsedQuery) -> bool:
     """Whether a word of the query is in no paragraph (checked on the index, so the
     vocabulary is loaded only when there is something to correct)."""
-    reader = searcher.reader()
+    frequency = _doc_frequency(searcher)
     for m in _plain_words(parsed.text):
         stem = term(m.group())
-        if stem and reader.doc_frequency("text", stem) == 0 and \
-                reader.doc_frequency("title", stem) == 0:
+        if stem and frequency("text", stem) == 0 and frequency("title", stem) == 0:
             return True
     return False
+
+
+def _doc_frequency(searcher: Searcher) -> Callable[[str, str], int]:
+    """(field, term) → in how many paragraphs: from the postings arrays (which a query has
+    looked up already) when there are, else from Whoosh's term index."""
+    columns = columnar.Columns.of(searcher)
+    if columns is None:
+        return searcher.reader().doc_frequency
+    return lambda fieldname, text: columns.doc_frequency(fieldname, text.encode("utf-8"))
 
 
 def suggest(searcher: Searcher, vocabulary: Vocabulary, text: str, rare: int = 0
@@ -718,7 +822,7 @@ def suggest(searcher: Searcher, vocabulary: Vocabulary, text: str, rare: int = 0
     paragraphs) replaced by the most frequent indexed word one edit away — two for words of
     six letters or more — spelled with its accents (``coperacion`` → ``cooperación``);
     None when nothing would change."""
-    reader = searcher.reader()
+    frequency = _doc_frequency(searcher)
     changed = False
     out = []
     last = 0
@@ -726,7 +830,7 @@ def suggest(searcher: Searcher, vocabulary: Vocabulary, text: str, rare: int = 0
         w = m.group()
         folded, stem = term(w, stem=False), term(w)
         replacement = w
-        if folded and stem and reader.doc_frequency("text", stem) <= rare:
+        if folded and stem and frequency("text", stem) <= rare:
             floor = max(vocabulary.counts.get(folded, 0) * 10, 2)
             for maxdist, prefix in ((1, 1), (2, 2)):
                 if maxdist == 2 and len(folded) < 6:

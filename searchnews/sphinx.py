@@ -41,12 +41,15 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
+import numpy as np
 from whoosh import query as Q
 
 from . import search as S
 from .analysis import fold, terms
 from .articles import Article
-from .ranking import rerank
+from . import evidence
+from .evidence import QueryWords
+from .ranking import rerank, spelling_idf
 from .errors import QueryError, SearchnewsError
 from .index import COMMIT_EVERY, DEFAULT_WAIT, make_schema
 from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, write_lock
@@ -359,8 +362,8 @@ def _terms_of(q: Q.Query, fieldname: str) -> list[str]:
 
 # -- searching ------------------------------------------------------------------------------
 
-COLUMNS = ("article_id", "paragraph", "n_paragraphs", "date_iso", "title_raw", "text_raw",
-           "source_name", "url")
+COLUMNS = ("article_id", "paragraph", "n_paragraphs", "date_iso", "title_raw",
+           "title_derived", "text_raw", "source_name", "url")
 DEDUP_SPARE = 5               # hits fetched beyond the page, to replace folded duplicates
 
 
@@ -439,7 +442,8 @@ class _Searcher:
 def _stored(values: dict) -> dict:
     """Sphinx's attribute values as the embedded engine's stored fields."""
     return {"article_id": values["article_id"], "paragraph": int(values["paragraph"]),
-            "n_paragraphs": int(values["n_paragraphs"]), "title": values["title_raw"],
+            "n_paragraphs": int(values["n_paragraphs"]),
+            "title" if not int(values["title_derived"]) else "derived_title": values["title_raw"],
             "text": values["text_raw"], "date_iso": values["date_iso"] or None,
             "source_name": values["source_name"] or None, "url": values["url"] or None}
 
@@ -471,16 +475,28 @@ def _collect(searcher: _Searcher, tiers: list[Q.Query], want: int, flt: "_Filter
 def _relevance(searcher: _Searcher, parsed: S.ParsedQuery, want: int, flt: "_Filter",
                group: bool) -> list[tuple[int, float]]:
     """The Sphinx side of :func:`searchnews.search.relevance_order`: the same tiers,
-    re-ranking and grouping as the embedded engine."""
-    if len(parsed.words) > 1:                  # the proximity bonus weighs pairs by IDF
-        searcher.prefetch_idf("text", parsed.words)
+    re-ranking (its evidence from the stored text) and grouping as the embedded engine."""
+    q = QueryWords.of(parsed.words, parsed.surfaces)
+    rescore = None
+    if q.pairs:                                # the proximity bonus weighs pairs by IDF
+        searcher.prefetch_idf("text", q.words)
+        idf = np.array([searcher.idf("text", w) for w in q.words])
+        surface_idf = spelling_idf(q, idf, None, 0)
 
-    def fetch(q, limit: int) -> list[tuple[int, float]]:
-        return [(r.docnum, r.score) for r in searcher.search(q, limit, flt)]
+        def rescore(docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
+            found = evidence.from_text([S._searched_fields(searcher.stored[d])
+                                        for d in docs.tolist()], q)
+            return rerank(scores, found, q, idf, surface_idf)
 
-    return S.relevance_order(
-        parsed, fetch, (lambda d: searcher.stored[d]["article_id"]) if group else None,
-        lambda pool: rerank(searcher, pool, parsed.words, parsed.surfaces), want)
+    def fetch(query, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = searcher.search(query, limit, flt)
+        return (np.array([r.docnum for r in rows], np.int64),
+                np.array([r.score for r in rows], np.float64))
+
+    def keys(docs: np.ndarray) -> np.ndarray:
+        return np.array([searcher.stored[d]["article_id"] for d in docs.tolist()], dtype=object)
+
+    return S.relevance_order(parsed, fetch, keys if group else None, rescore, want)
 
 
 def _marked(parsed: S.ParsedQuery) -> dict[str, set[str]]:
@@ -496,12 +512,14 @@ def _marked(parsed: S.ParsedQuery) -> dict[str, set[str]]:
 def _hit(searcher: _Searcher, docnum: int, score: float | None,
          marked: dict[str, set[str]]) -> S.Hit:
     d = searcher.stored[docnum]
-    return S.Hit(rank=0, score=score, article_id=d["article_id"], title=d["title"],
-                 date=d["date_iso"], source=d["source_name"], url=d["url"],
-                 paragraph=d["paragraph"], text=d["text"], n_paragraphs=d["n_paragraphs"],
+    title = d.get("title")
+    return S.Hit(rank=0, score=score, article_id=d["article_id"],
+                 title=title or d.get("derived_title") or "", date=d["date_iso"],
+                 source=d["source_name"], url=d["url"], paragraph=d["paragraph"],
+                 text=d["text"], n_paragraphs=d["n_paragraphs"],
                  highlights=S.spans(d["text"], marked["text"], marked[S.WORDS]),
-                 title_highlights=S.spans(d["title"], marked["title"], marked[S.WORDS]),
-                 docnum=docnum)
+                 title_highlights=S.spans(title, marked["title"], marked[S.WORDS]) if title
+                 else [], docnum=docnum)
 
 
 def _hits(searcher: _Searcher, ranked: list[tuple[int, float | None]],
@@ -802,7 +820,7 @@ class SphinxEngine:
         """An indexed article, rebuilt from its paragraphs' attributes (None if absent)."""
         sets = self._checked(
             f"SELECT id, paragraph, article_id, title_raw, text_raw, date_iso, source_name, "
-            f"url FROM {self.name} WHERE article_key = %s ORDER BY paragraph ASC "
+            f"url, title_derived FROM {self.name} WHERE article_key = %s ORDER BY paragraph ASC "
             f"LIMIT 0,{MAX_ROWS} OPTION max_matches={MAX_ROWS}; SHOW META; SHOW WARNINGS",
             [article_key(article_id)])
         rows = [r for r in sets[0] if r[2] == article_id]
@@ -810,7 +828,7 @@ class SphinxEngine:
             return None
         first = rows[0]
         return Article(article_id, first[3], tuple(r[4] for r in rows), first[5] or None,
-                       first[6] or None, first[7] or None)
+                       first[6] or None, first[7] or None, title_derived=bool(int(first[8])))
 
     def stats(self) -> dict:
         """The embedded engine's figures; ``terms`` is 0: Sphinx 2.2 does not expose the
@@ -1016,19 +1034,20 @@ class _Writer:
 
 
 ROW_COLUMNS = ("id", "title", "text", "words", "source", "article_key", "article_id",
-               "paragraph", "n_paragraphs", "date", "date_iso", "title_raw", "text_raw",
-               "source_name", "source_id", "url")
+               "paragraph", "n_paragraphs", "date", "date_iso", "title_raw", "title_derived",
+               "text_raw", "source_name", "source_id", "url")
 
 
 def _rows(a: Article) -> list[tuple]:
     """One row per paragraph, in ROW_COLUMNS order, analysed as the embedded engine does."""
     source = fold(" ".join(a.source.split())) if a.source else ""
-    title_terms, title_words = field_text(a.title), field_text(a.title, stem=False)
+    # a title derived from the text is shown, not searched (as in the embedded engine)
+    searched = "" if a.title_derived else a.title
+    title_terms, title_words = field_text(searched), field_text(searched, stem=False)
     key, day, n = article_key(a.article_id), day_number(a.date), len(a.paragraphs)
     return [(doc_id(a.article_id, i), title_terms, field_text(text),
              (title_words + " " + field_text(text, stem=False)).strip(),
              source_token(source) if source else "", key, _clean(a.article_id), i, n, day,
-             a.date or "", _clean(a.title), _clean(text), _clean(a.source if source else ""),
-             source,
-             _clean(a.url))
+             a.date or "", _clean(a.title), int(a.title_derived), _clean(text),
+             _clean(a.source if source else ""), source, _clean(a.url))
             for i, text in enumerate(a.paragraphs)]

@@ -52,6 +52,7 @@ ATTRIBUTES = (
     ("rt_attr_uint", "date"),              # days since 1970-01-01; 0 = undated
     ("rt_attr_string", "date_iso"),
     ("rt_attr_string", "title_raw"),
+    ("rt_attr_uint", "title_derived"),     # 1: the title is the text's first sentence
     ("rt_attr_string", "text_raw"),
     ("rt_attr_string", "source_name"),
     ("rt_attr_string", "source_id"),       # folded outlet name, as the Whoosh `source` field

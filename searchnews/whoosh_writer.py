@@ -39,27 +39,30 @@ from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
 from . import analysis, columnar
+from .forward import Forward
 from .errors import SearchnewsError
 
 _POSITIONS = Positions()        # decodes the positions of postings merged in from a segment
 
 
-def _positions(words: list[str], stem: bool) -> dict[str, list[int]]:
+def _analyse(words: list[str], stem: bool, forward: Forward
+             ) -> tuple[dict[str, list[int]], array]:
     """term -> positions of the words (stopwords not counted), as the Positions format
-    records them."""
+    records them, and the words' spelling ids in the forward index."""
     out: dict[str, list[int]] = {}
-    pos = 0
-    term = analysis.term
+    tokens = []
+    token = analysis.token
     for word in words:
-        t = term(word, stem)
-        if t is not None:
+        found = token(word)
+        if found is not None:
+            tokens.append(found)
+            t = found[1] if stem else found[0]
             poses = out.get(t)
             if poses is None:
-                out[t] = [pos]
+                out[t] = [len(tokens) - 1]
             else:
-                poses.append(pos)
-            pos += 1
-    return out
+                poses.append(len(tokens) - 1)
+    return out, forward.spelling_ids(tokens)
 
 
 def _fill_blocks(pw, docnums: array, weights: list[float], values: list[bytes | None],
@@ -132,6 +135,7 @@ class BulkWriter(SegmentWriter):
             self._tempstorage = Storage()   # a no-op storage: nothing to destroy
         self._fields = {}                   # fieldname -> (field, spanish analyzer or None)
         self._last = {}                     # fieldname -> the previous value and its postings
+        self.forward = Forward()
 
     def _field(self, fieldname: str) -> tuple[FieldType, analysis.SpanishTokenizer | None]:
         known = self._fields.get(fieldname)
@@ -151,6 +155,7 @@ class BulkWriter(SegmentWriter):
         pool = self.pool
         docnum = self.docnum
         perdoc.start_doc(docnum)
+        spellings = {}
         for fieldname in sorted(fields):
             value = fields[fieldname]
             if value is None:
@@ -158,44 +163,63 @@ class BulkWriter(SegmentWriter):
             field, tokenizer = self._field(fieldname)
             length = 0
             if field.indexed:
-                postings, length = self._postings(fieldname, field, tokenizer, value)
+                postings, length, spellings[fieldname] = self._postings(fieldname, field,
+                                                                        tokenizer, value)
                 pool.extend(docnum, postings)
             perdoc.add_field(fieldname, field, value if field.stored else None, length)
             if field.column_type:
                 perdoc.add_column_value(fieldname, field.column_type,
                                         field.to_column_value(value))
         perdoc.finish_doc()
+        self.forward.add(docnum, spellings.get("text") or array("I"), spellings.get("title"),
+                         fields.get("article_id"))
         self._added = True
         self.docnum += 1
 
+    def write_per_doc(self, fieldnames, reader):
+        """Whoosh's copy of a merged segment's documents, plus their forward index, from
+        their stored title and text analysed again (the postings come from Whoosh's)."""
+        first = self.docnum
+        docmap = super().write_per_doc(fieldnames, reader)
+        for docnum, (_, stored) in enumerate(reader.iter_docs(), first):
+            text, title = (analysis.WORD_RE.findall(stored.get(f) or "") for f in
+                           ("text", "title"))
+            self.forward.add(docnum, _analyse(text, True, self.forward)[1],
+                             _analyse(title, True, self.forward)[1] if title else None,
+                             stored.get("article_id"))
+        return docmap
+
     def _postings(self, fieldname: str, field: FieldType,
                   tokenizer: analysis.SpanishTokenizer | None, value
-                  ) -> tuple[list[tuple[tuple[str, bytes], float, bytes, list | None]], int]:
+                  ) -> tuple[list[tuple[tuple[str, bytes], float, bytes, list | None]], int,
+                             array | None]:
         """((field, term bytes), weight, encoded positions, positions) of each term of a
-        field's value, and the value's length. A value equal to the previous document's — an
-        article's title, date and source, on each of its paragraphs — is analysed once."""
+        field's value, the value's length, and its words' spelling ids (Spanish fields). A
+        value equal to the previous document's — an article's title, date and source, on
+        each of its paragraphs — is analysed once (and its spelling ids are the same object).
+        """
         last = self._last.get(fieldname)
         if last is not None and last[0] == value:
             if last[3] and analysis.recording is not None:
                 analysis.recording.update(last[3])      # counted as if analysed again
-            return last[1], last[2]
-        words = None
+            return last[1], last[2], last[4]
+        words = spellings = None
         if tokenizer is not None:
             words = analysis.WORD_RE.findall(value)
             if analysis.recording is not None:
                 analysis.recording.update(words)
             encode = field.format.encode
-            positions = _positions(words, tokenizer.stem)
+            positions, spellings = _analyse(words, tokenizer.stem, self.forward)
             postings = [((fieldname, text.encode("utf-8")), float(len(poses)), encode(poses),
                          poses) for text, poses in positions.items()]
-            length = sum(len(poses) for poses in positions.values())
+            length = len(spellings)
         else:
             postings, length = [], 0
             for tbytes, freq, weight, vbytes in field.index(value):
                 postings.append(((fieldname, tbytes), weight, vbytes, None))
                 length += freq if field.scorable else 0
-        self._last[fieldname] = (value, postings, length, words)
-        return postings, length
+        self._last[fieldname] = (value, postings, length, words, spellings)
+        return postings, length, spellings
 
     def _flush_segment(self) -> None:
         """Write the pooled postings, terms in order, each with its document's field length."""
@@ -220,7 +244,8 @@ class BulkWriter(SegmentWriter):
         fw.close()
         columnar.write(self.newsegment.create_file(self.storage, columnar.EXT),
                        ((f, t, ids, ws, poses)
-                        for (f, t), (ids, ws, _, poses) in self.pool.terms.items()))
+                        for (f, t), (ids, ws, _, poses) in self.pool.terms.items()),
+                       self.forward.arrays())
 
     def _field_lengths(self) -> dict[str, list[int]]:
         """fieldname -> length of each document, for the fields that keep lengths, read once
@@ -281,8 +306,9 @@ class Workers:
         self.batch: list[dict] = []
         self.turn = 0
 
-    def add(self, doc: dict) -> None:
-        self.batch.append(doc)
+    def add(self, docs: list[dict]) -> None:
+        """One article's documents: a batch ends only between articles."""
+        self.batch.extend(docs)
         if len(self.batch) >= BATCH:
             self._send()
 

@@ -64,7 +64,7 @@ def _same_ranking(searcher, queries: list[str]) -> int:
         except QueryError:          # a phrase of stopwords only: nothing to compare
             continue
         for q in (parsed.q_all, parsed.q_any):
-            ours = columns.top(q, 30)
+            ours = list(zip(*(a.tolist() for a in columns.top(q, 30))))
             theirs = [(h.docnum, h.score) for h in searcher.search(q, limit=30)]
             assert [d for d, _ in ours] == [d for d, _ in theirs], text
             assert [sc for _, sc in ours] == pytest.approx([sc for _, sc in theirs],
@@ -116,7 +116,7 @@ def test_deleted_paragraphs_are_never_returned(updated_index):
         deleted = {off + d for r, off in reader.leaf_readers() for d in r._perdoc.deleted_docs()}
         words = {w for d in deleted
                  for w in re.findall(r"[^\W\d_]{5,}", reader.stored_fields(d)["text"])}
-        found = {d for d, _ in columns.top(parse(s, " OR ".join(sorted(words))).q_any, 10**6)}
+        found = set(columns.top(parse(s, " OR ".join(sorted(words))).q_any, 10**6)[0].tolist())
     assert deleted and len(found) > 50
     assert not deleted & found
 

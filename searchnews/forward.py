@@ -1,0 +1,255 @@
+"""The forward index: each paragraph's words in order, kept in its segment's file for
+re-ranking (and each paragraph's article, for grouping).
+
+Re-ranking needs, for every candidate paragraph, where the query's words stand in it, which
+are spelled as typed, and which words begin like the query's long words. Reading that from
+the stored text means analysing each candidate again in Python — most of a query's time when
+the pool is deep. So the writer records, per paragraph, the sequence of its words (stopwords
+left out: the n-th word is at position n, as the postings count) as ids into a sorted lexicon
+of folded spellings, each spelling with its stem; its title's likewise (one copy per article);
+and an article number shared by consecutive paragraphs of one article. :class:`PoolReader`
+turns a pool of candidates into :class:`searchnews.evidence.Matches` with a few numpy
+operations over the lot.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Iterable
+
+import numpy as np
+
+from . import columnar
+from .evidence import Matches, QueryWords
+
+
+class Forward:
+    """The forward index of a segment being written, a document at a time."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.stems: list[str] = []          # by spelling id (ids in order first seen)
+        self.text_ends = array("Q")
+        self.text = array("I")
+        self.title_starts, self.title_ends, self.title = array("I"), array("I"), array("I")
+        self.article = array("I")
+        self._last_title: tuple[object, int, int] | None = None
+        self._last_article: object = None
+
+    def spelling_ids(self, tokens: Iterable[tuple[str, str]]) -> array:
+        """The ids of (spelling, stem) pairs, new spellings numbered as they come."""
+        ids, stems = self.ids, self.stems
+        out = array("I")
+        for spelling, stem in tokens:
+            i = ids.get(spelling)
+            if i is None:
+                i = ids[spelling] = len(stems)
+                stems.append(stem)
+            out.append(i)
+        return out
+
+    def add(self, docnum: int, text: array, title: array | None, article_id: object) -> None:
+        """Document ``docnum`` (the next one): its text's and title's spelling ids. The same
+        ``title`` object as the previous document's is stored once."""
+        if docnum != len(self.article):
+            raise ValueError(f"forward index: document {docnum} out of order")
+        self.text.extend(text)
+        self.text_ends.append(len(self.text))
+        last = self._last_title
+        if last is None or last[0] is not title:
+            start = len(self.title)
+            self.title.extend(title or ())
+            last = self._last_title = (title, start, len(self.title))
+        self.title_starts.append(last[1])
+        self.title_ends.append(last[2])
+        if not self.article or article_id != self._last_article:
+            self.article.append(self.article[-1] + 1 if self.article else 0)
+        else:
+            self.article.append(self.article[-1])
+        self._last_article = article_id
+
+    def arrays(self) -> list[tuple[str, np.ndarray]]:
+        """The arrays the segment file stores, spelling ids renumbered in sorted order."""
+        spellings = [s.encode("utf-8") for s in self.ids]
+        order = sorted(range(len(spellings)), key=spellings.__getitem__)
+        rank = np.empty(len(order), np.uint32)
+        rank[order] = np.arange(len(order), dtype=np.uint32)
+        stems = sorted({s.encode("utf-8") for s in self.stems})
+        stem_id = {s.decode("utf-8"): i for i, s in enumerate(stems)}
+        stem_of = np.array([stem_id[self.stems[i]] for i in order], dtype=np.uint32)
+
+        def renumbered(ids: array) -> np.ndarray:
+            return columnar.smallest(rank[np.frombuffer(ids, np.uint32)] if len(ids)
+                                     else np.empty(0, np.uint32))
+
+        return [*columnar.lexicon("spellings", [spellings[i] for i in order]),
+                ("spellings.stem", stem_of),
+                *columnar.lexicon("stems", stems),
+                ("stems.spelling_ends", np.cumsum(np.bincount(stem_of, minlength=len(stems)),
+                                                  dtype=np.uint64)),
+                ("stems.spellings", np.argsort(stem_of, kind="stable").astype(np.uint32)),
+                ("text.ends", np.frombuffer(self.text_ends, np.uint64)),
+                ("text", renumbered(self.text)),
+                ("title.starts", np.frombuffer(self.title_starts, np.uint32)),
+                ("title.ends", np.frombuffer(self.title_ends, np.uint32)),
+                ("title", renumbered(self.title)),
+                ("article", np.frombuffer(self.article, np.uint32))]
+
+
+def _gather(starts: np.ndarray, ends: np.ndarray, tokens: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tokens of several slices laid end to end: (tokens, which slice, position in it)."""
+    lengths = (ends - starts).astype(np.int64)
+    before = np.cumsum(lengths) - lengths
+    which = np.repeat(np.arange(len(lengths)), lengths)
+    within = np.arange(int(lengths.sum())) - before[which]
+    return tokens[starts.astype(np.int64)[which] + within], which, within
+
+
+def _label(tokens: np.ndarray, keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """For each token, the label of the equal key (keys sorted), or -1."""
+    if not len(keys):
+        return np.full(len(tokens), -1, np.int64)
+    at = np.minimum(np.searchsorted(keys, tokens), len(keys) - 1)
+    return np.where(keys[at] == tokens, labels[at], -1)
+
+
+class SegmentForward:
+    """One segment's forward index, read in place from its file's arrays."""
+
+    def __init__(self, columns: columnar.SegmentColumns) -> None:
+        a = columns.arrays
+        self.spellings, self.stems = columns.spellings, columns.stems
+        self.stem_spelling_ends, self.stem_spellings = a["stems.spelling_ends"], \
+            a["stems.spellings"]
+        self.text_ends, self.text = a["text.ends"], a["text"]
+        self.title_starts, self.title_ends, self.title = a["title.starts"], a["title.ends"], \
+            a["title"]
+        self.article = a["article"]
+        self._lookups: dict[QueryWords, tuple] = {}
+
+    def _lookup(self, q: QueryWords) -> tuple:
+        """The query in this segment's ids: (spelling ids of its words sorted, their word),
+        (spelling ids of its surfaces sorted, their surface), each beginning's id range."""
+        found = self._lookups.get(q)
+        if found is None:
+            ids, words = [], []
+            for w, stem in zip(range(len(q.words)), self.stems.find(
+                    [t.encode("utf-8") for t in q.words])):
+                if stem >= 0:
+                    lo = int(self.stem_spelling_ends[stem - 1]) if stem else 0
+                    ids.append(self.stem_spellings[lo:int(self.stem_spelling_ends[stem])])
+                    words.append(np.full(len(ids[-1]), w))
+            surfaces = self.spellings.find([s.encode("utf-8") for s in q.surfaces])
+            present = [(i, n) for n, i in enumerate(surfaces) if i >= 0]
+            found = (_sorted_pairs(ids, words),
+                     _sorted_pairs([np.array([i for i, _ in present], np.int64)],
+                                   [np.array([n for _, n in present], np.int64)]),
+                     [self.spellings.prefixed(h.encode("utf-8")) for h in q.heads])
+            if len(self._lookups) > 64:
+                self._lookups.clear()
+            self._lookups[q] = found
+        return found
+
+    def matches(self, docs: np.ndarray, q: QueryWords) -> Matches:
+        """The evidence for local documents ``docs`` (candidates numbered in this order)."""
+        (word_ids, word_of), (surface_ids, surface_of), ranges = self._lookup(q)
+        ends = self.text_ends[docs]
+        starts = np.where(docs > 0, self.text_ends[docs - 1], 0)
+        text, t_doc, t_pos = _gather(starts, ends, self.text)
+        title, h_doc, _ = _gather(self.title_starts[docs], self.title_ends[docs], self.title)
+        length = (ends - starts).astype(np.float64) + \
+            (self.title_ends[docs] - self.title_starts[docs])
+        begins = np.zeros((len(docs), len(ranges)), bool)
+        for h, (lo, hi) in enumerate(ranges):
+            if lo < hi:
+                begins[t_doc[(text >= lo) & (text < hi)], h] = True
+                begins[h_doc[(title >= lo) & (title < hi)], h] = True
+        t_word, h_word = _label(text, word_ids, word_of), _label(title, word_ids, word_of)
+        t_keep, h_keep = t_word >= 0, h_word >= 0
+        return Matches(len(docs), t_doc[t_keep], t_pos[t_keep], t_word[t_keep],
+                       _label(text[t_keep], surface_ids, surface_of), h_doc[h_keep],
+                       h_word[h_keep], _label(title[h_keep], surface_ids, surface_of),
+                       length, begins)
+
+
+def _sorted_pairs(keys: list[np.ndarray], labels: list[np.ndarray]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Keys (concatenated) sorted, with their labels alongside."""
+    if not keys:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    k, v = np.concatenate(keys).astype(np.int64), np.concatenate(labels).astype(np.int64)
+    order = np.argsort(k, kind="stable")
+    return k[order], v[order]
+
+
+def merge(parts: list[tuple[np.ndarray, Matches]], n: int, heads: int) -> Matches:
+    """Several segments' evidence as one, candidates renumbered: ``parts`` pairs each
+    segment's Matches with the pool indices of its candidates."""
+    if len(parts) == 1 and np.array_equal(parts[0][0], np.arange(n)):
+        return parts[0][1]
+    length = np.zeros(n)
+    begins = np.zeros((n, heads), bool)
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in (
+        "text_doc", "text_pos", "text_word", "text_surface", "title_doc", "title_word",
+        "title_surface")}
+    for where, m in parts:
+        length[where] = m.length
+        begins[where] = m.begins
+        for k, v in cols.items():
+            value = getattr(m, k)
+            v.append(where[value] if k.endswith("_doc") else value)
+    joined = {k: np.concatenate(v) if v else np.empty(0, np.int64) for k, v in cols.items()}
+    return Matches(n, length=length, begins=begins, **joined)
+
+
+def _segments(columns: columnar.Columns) -> list[tuple[SegmentForward, int]]:
+    """The searcher's segments' forward indexes with their docnum offsets, opened once."""
+    found = getattr(columns, "_forward", None)
+    if found is None:
+        found = columns._forward = [(SegmentForward(c), offset)
+                                    for c, offset, _ in columns.segments]
+    return found
+
+
+def pool_matches(columns: columnar.Columns, docs: np.ndarray, q: QueryWords) -> Matches:
+    """The evidence for global docnums ``docs`` (candidates numbered in this order)."""
+    segments = _segments(columns)
+    offsets = np.array([offset for _, offset in segments])
+    seg = np.searchsorted(offsets, docs, "right") - 1
+    parts = []
+    for i in np.unique(seg).tolist():
+        where = np.flatnonzero(seg == i)
+        forward, offset = segments[i]
+        parts.append((where, forward.matches(docs[where] - offset, q)))
+    if not parts:
+        return merge([], 0, len(q.heads))
+    return merge(parts, len(docs), len(q.heads))
+
+
+def article_keys(columns: columnar.Columns, docs: np.ndarray) -> np.ndarray:
+    """A number per document, the same for the paragraphs of one article and different
+    across articles (an article's paragraphs are written together, into one segment)."""
+    segments = _segments(columns)
+    bases = getattr(columns, "_article_bases", None)
+    if bases is None:
+        sizes = [int(f.article[-1]) + 1 if len(f.article) else 0 for f, _ in segments]
+        bases = columns._article_bases = np.cumsum([0] + sizes[:-1]).astype(np.int64)
+    offsets = np.array([offset for _, offset in segments])
+    seg = np.searchsorted(offsets, docs, "right") - 1
+    out = np.empty(len(docs), np.int64)
+    for i in np.unique(seg).tolist():
+        where = seg == i
+        forward, offset = segments[i]
+        out[where] = forward.article[docs[where] - offset].astype(np.int64) + bases[i]
+    return out
+
+
+def article_paragraphs(columns: columnar.Columns, docnum: int) -> np.ndarray:
+    """The docnums of the paragraphs of ``docnum``'s article (deleted ones included)."""
+    segments = _segments(columns)
+    i = int(np.searchsorted(np.array([o for _, o in segments]), docnum, "right")) - 1
+    forward, offset = segments[i]
+    number = forward.article[docnum - offset]
+    lo, hi = np.searchsorted(forward.article, [number, number + 1])
+    return np.arange(lo, hi, dtype=np.int64) + offset
