@@ -96,7 +96,8 @@ def rerank(base: np.ndarray, m: Matches, q: QueryWords, idf: np.ndarray,
         if not len(ka) or not len(kb):
             continue
         at = np.minimum(np.searchsorted(kb, ka - PROXIMITY_WINDOW), len(kb) - 1)
-        near = np.bincount(ka[kb[at] <= ka + PROXIMITY_WINDOW] // _APART, minlength=n)
+        close = (kb[at] >= ka - PROXIMITY_WINDOW) & (kb[at] <= ka + PROXIMITY_WINDOW)
+        near = np.bincount(ka[close] // _APART, minlength=n)
         at = np.minimum(np.searchsorted(kb, ka + 1), len(kb) - 1)
         adjacent = np.bincount(ka[kb[at] == ka + 1] // _APART, minlength=n)
         weight = (idf[a] + idf[b]) / 2
