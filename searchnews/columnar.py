@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import mmap
 import struct
-from array import array
 from typing import Iterable, Sequence
 
 import numpy as np

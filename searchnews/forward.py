@@ -151,28 +151,6 @@ class SegmentForward:
             self._lookups[q] = found
         return found
 
-    def matches(self, docs: np.ndarray, q: QueryWords) -> Matches:
-        """The evidence for local documents ``docs`` (candidates numbered in this order)."""
-        (word_ids, word_of), (surface_ids, surface_of), ranges = self._lookup(q)
-        ends = self.text_ends[docs]
-        starts = np.where(docs > 0, self.text_ends[docs - 1], 0)
-        text, t_doc, t_pos = _gather(starts, ends, self.text)
-        title, h_doc, _ = _gather(self.title_starts[docs], self.title_ends[docs], self.title)
-        length = (ends - starts).astype(np.float64) + \
-            (self.title_ends[docs] - self.title_starts[docs])
-        begins = np.zeros((len(docs), len(ranges)), bool)
-        for h, (lo, hi) in enumerate(ranges):
-            if lo < hi:
-                begins[t_doc[(text >= lo) & (text < hi)], h] = True
-                begins[h_doc[(title >= lo) & (title < hi)], h] = True
-        t_word, h_word = _label(text, word_ids, word_of), _label(title, word_ids, word_of)
-        t_keep, h_keep = t_word >= 0, h_word >= 0
-        return Matches(len(docs), t_doc[t_keep], t_pos[t_keep], t_word[t_keep],
-                       _label(text[t_keep], surface_ids, surface_of), h_doc[h_keep],
-                       h_word[h_keep], _label(title[h_keep], surface_ids, surface_of),
-                       length, begins)
-
-
 def _sorted_pairs(keys: list[np.ndarray], labels: list[np.ndarray]
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Keys (concatenated) sorted, with their labels alongside."""
@@ -181,26 +159,6 @@ def _sorted_pairs(keys: list[np.ndarray], labels: list[np.ndarray]
     k, v = np.concatenate(keys).astype(np.int64), np.concatenate(labels).astype(np.int64)
     order = np.argsort(k, kind="stable")
     return k[order], v[order]
-
-
-def merge(parts: list[tuple[np.ndarray, Matches]], n: int, heads: int) -> Matches:
-    """Several segments' evidence as one, candidates renumbered: ``parts`` pairs each
-    segment's Matches with the pool indices of its candidates."""
-    if len(parts) == 1 and np.array_equal(parts[0][0], np.arange(n)):
-        return parts[0][1]
-    length = np.zeros(n)
-    begins = np.zeros((n, heads), bool)
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in (
-        "text_doc", "text_pos", "text_word", "text_surface", "title_doc", "title_word",
-        "title_surface")}
-    for where, m in parts:
-        length[where] = m.length
-        begins[where] = m.begins
-        for k, v in cols.items():
-            value = getattr(m, k)
-            v.append(where[value] if k.endswith("_doc") else value)
-    joined = {k: np.concatenate(v) if v else np.empty(0, np.int64) for k, v in cols.items()}
-    return Matches(n, length=length, begins=begins, **joined)
 
 
 def _segments(columns: columnar.Columns) -> list[tuple[SegmentForward, int]]:
@@ -213,18 +171,57 @@ def _segments(columns: columnar.Columns) -> list[tuple[SegmentForward, int]]:
 
 
 def pool_matches(columns: columnar.Columns, docs: np.ndarray, q: QueryWords) -> Matches:
-    """The evidence for global docnums ``docs`` (candidates numbered in this order)."""
+    """The evidence for global docnums ``docs`` (candidates numbered in this order). Each
+    segment's tokens are gathered and shifted into one id space (segment after segment), so
+    that the query's spellings are found in all of them at once."""
     segments = _segments(columns)
-    offsets = np.array([offset for _, offset in segments])
-    seg = np.searchsorted(offsets, docs, "right") - 1
-    parts = []
+    bases = getattr(columns, "_spelling_bases", None)
+    if bases is None:
+        bases = columns._spelling_bases = np.cumsum(
+            [0] + [len(f.spellings) for f, _ in segments[:-1]]).astype(np.int64)
+    seg = np.searchsorted([offset for _, offset in segments], docs, "right") - 1
+    length = np.zeros(len(docs))
+    text, title, words, surfaces, ranges = [], [], [], [], []
     for i in np.unique(seg).tolist():
         where = np.flatnonzero(seg == i)
-        forward, offset = segments[i]
-        parts.append((where, forward.matches(docs[where] - offset, q)))
-    if not parts:
-        return merge([], 0, len(q.heads))
-    return merge(parts, len(docs), len(q.heads))
+        f, offset = segments[i]
+        local = docs[where] - offset
+        (word_ids, word_of), (surface_ids, surface_of), heads = f._lookup(q)
+        base = bases[i]
+        ends = f.text_ends[local].astype(np.int64)
+        starts = np.where(local > 0, f.text_ends[local - 1], 0).astype(np.int64)
+        tokens, which, within = _gather(starts, ends, f.text)
+        text.append((tokens.astype(np.int64) + base, where[which], within))
+        t_starts, t_ends = f.title_starts[local], f.title_ends[local]
+        tokens, which, _ = _gather(t_starts, t_ends, f.title)
+        title.append((tokens.astype(np.int64) + base, where[which]))
+        length[where] = (ends - starts) + (t_ends.astype(np.int64) - t_starts)
+        words.append((word_ids + base, word_of))
+        surfaces.append((surface_ids + base, surface_of))
+        ranges += [(lo + base, hi + base, h) for h, (lo, hi) in enumerate(heads) if lo < hi]
+    t_tok, t_doc, t_pos = (np.concatenate(x) for x in zip(*text)) if text else \
+        (np.empty(0, np.int64),) * 3
+    h_tok, h_doc = (np.concatenate(x) for x in zip(*title)) if title else \
+        (np.empty(0, np.int64),) * 2
+    word_keys, word_of = _sorted_pairs(*zip(*words)) if words else _sorted_pairs([], [])
+    surface_keys, surface_of = _sorted_pairs(*zip(*surfaces)) if surfaces else \
+        _sorted_pairs([], [])
+    begins = np.zeros((len(docs), len(q.heads)), bool)
+    if ranges:              # disjoint id ranges: one search finds each token's
+        ranges.sort()
+        lows = np.array([lo for lo, _, _ in ranges])
+        highs = np.array([hi for _, hi, _ in ranges])
+        head = np.array([h for _, _, h in ranges])
+        for tok, doc in ((t_tok, t_doc), (h_tok, h_doc)):
+            at = np.searchsorted(lows, tok, "right") - 1
+            inside = (at >= 0) & (tok < highs[np.maximum(at, 0)])
+            begins[doc[inside], head[at[inside]]] = True
+    t_word, h_word = _label(t_tok, word_keys, word_of), _label(h_tok, word_keys, word_of)
+    t_keep, h_keep = t_word >= 0, h_word >= 0
+    return Matches(len(docs), t_doc[t_keep], t_pos[t_keep], t_word[t_keep],
+                   _label(t_tok[t_keep], surface_keys, surface_of), h_doc[h_keep],
+                   h_word[h_keep], _label(h_tok[h_keep], surface_keys, surface_of),
+                   length, begins)
 
 
 def article_keys(columns: columnar.Columns, docs: np.ndarray) -> np.ndarray:
@@ -253,3 +250,16 @@ def article_paragraphs(columns: columnar.Columns, docnum: int) -> np.ndarray:
     number = forward.article[docnum - offset]
     lo, hi = np.searchsorted(forward.article, [number, number + 1])
     return np.arange(lo, hi, dtype=np.int64) + offset
+
+
+def spellings_of(columns: columnar.Columns, stems: Iterable[str]) -> set[str]:
+    """Every folded spelling of the index whose term is one of ``stems``."""
+    wanted = [t.encode("utf-8") for t in stems]
+    out: set[str] = set()
+    for f, _ in _segments(columns):
+        for stem in f.stems.find(wanted):
+            if stem >= 0:
+                lo = int(f.stem_spelling_ends[stem - 1]) if stem else 0
+                out.update(f.spellings[int(i)].decode("utf-8")
+                           for i in f.stem_spellings[lo:int(f.stem_spelling_ends[stem])])
+    return out

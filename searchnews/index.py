@@ -299,6 +299,7 @@ class _Writer:
         self.added = 0
         self.w = BulkWriter(ix)
         self.workers: Workers | None = None
+        self.waiting: list[list[dict]] = []       # articles not handed to a writer yet
         self.words: Counter[str] = Counter()
         analysis.recording = self.words       # the analyzer counts the words it indexes
 
@@ -327,15 +328,26 @@ class _Writer:
 
     def _add(self, docs: list[dict]) -> None:
         """An article's paragraphs, kept together in one segment (grouping reads them as
-        one run); a large run fans out to worker processes once past its first paragraphs."""
-        if self.workers is None and WORKERS and self.added >= PARALLEL_AFTER:
+        one run). A run's first paragraphs wait in memory: if the run grows past
+        PARALLEL_AFTER they all go to worker processes, one segment each, else to this
+        process's writer at the commit — a small run makes one segment, a large one no
+        small segment beside the workers' (each segment costs every query a little)."""
+        if self.workers is None and WORKERS and self.added + len(docs) > PARALLEL_AFTER:
             self.workers = Workers(self.ix, WORKERS)
+            for waiting in self.waiting:
+                self.workers.add(waiting)
+            self.waiting = []
         if self.workers is not None:
             self.workers.add(docs)
+        elif WORKERS:
+            self.waiting.append(docs)
         else:
-            for doc in docs:
-                self.w.add_document(**doc)
+            self._write(docs)
         self.added += len(docs)
+
+    def _write(self, docs: list[dict]) -> None:
+        for doc in docs:
+            self.w.add_document(**doc)
 
     def delete(self, article_id: str) -> None:
         self.w.delete_by_term("article_id", article_id)
@@ -347,6 +359,9 @@ class _Writer:
             self.w = BulkWriter(self.ix)
 
     def commit(self) -> None:
+        for docs in self.waiting:
+            self._write(docs)
+        self.waiting = []
         segments: list = []
         if self.workers is not None:
             segments, words = self.workers.segments()

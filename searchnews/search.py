@@ -30,8 +30,9 @@ from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
 from . import columnar, evidence, forward
-from .analysis import WORD_RE, fold, term, token
+from .analysis import WORD_RE, fold, term
 from .evidence import QueryWords
+from .highlight import Highlighter
 from .ranking import BM25F, rerank, spelling_idf
 from .vocabulary import Vocabulary
 from .errors import QueryError
@@ -425,7 +426,7 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
         ranked = [(docnum, None) for docnum, _ in ranked]
     else:
         ranked = _relevance(searcher, parsed, want, flt, group, vocabulary)
-    marks = _highlighters(_marked_terms(parsed))
+    marks = _highlighters(searcher, _marked_terms(parsed))
     hits = _hits(searcher, ranked, marks, dedup, limit)
     if group and hits:
         _attach_others(searcher, parsed.q_any, hits, more, marks)
@@ -470,8 +471,8 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
     own = np.fromiter(searcher.reader().postings("article_id", article_id).all_ids(), np.int64)
     ranked = _ranked(searcher, [q], limit * 2 + 5, {"mask": own}, group=True)
     stems = {t for t, _ in keys}
-    return _hits(searcher, ranked, _highlighters({"title": stems, "text": stems, WORDS: set()}),
-                 True, limit)
+    marks = _highlighters(searcher, {"title": stems, "text": stems, WORDS: set()})
+    return _hits(searcher, ranked, marks, True, limit)
 
 
 def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: np.ndarray | None,
@@ -487,18 +488,23 @@ def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: np.ndarr
     if q.pairs:
         idf = np.array([(columns or searcher).idf("text", w) for w in q.words])
         counts = vocabulary().counts if vocabulary else None
-        surface_idf = spelling_idf(q, idf, counts, searcher.doc_count_all())
-
-        def rescore(docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
-            if columns is not None:
-                found = forward.pool_matches(columns, docs, q)
-            else:
-                found = evidence.from_text([_searched_fields(searcher.stored_fields(d))
-                                            for d in docs.tolist()], q)
-            return rerank(scores, found, q, idf, surface_idf)
-
+        if columns is not None:
+            matches = functools.partial(forward.pool_matches, columns, q=q)
+        else:
+            matches = lambda docs: evidence.from_text(      # noqa: E731
+                [_searched_fields(searcher.stored_fields(d)) for d in docs.tolist()], q)
+        rescore = rescorer(q, idf, spelling_idf(q, idf, counts, searcher.doc_count_all()),
+                           matches)
     return relevance_order(parsed, lambda query, limit: _fetch(searcher, query, limit, options),
                            _article_keys(searcher) if group else None, rescore, want)
+
+
+def rescorer(q: QueryWords, idf: np.ndarray, surface_idf: np.ndarray,
+             matches: Callable[[np.ndarray], evidence.Matches]
+             ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``relevance_order``'s re-scoring of a pool (docnums, BM25F scores), whatever the
+    engine: ``matches`` gives the candidates' evidence, :func:`ranking.rerank` the scores."""
+    return lambda docs, scores: rerank(scores, matches(docs), q, idf, surface_idf)
 
 
 def _searched_fields(stored: dict) -> tuple[str, str]:
@@ -705,9 +711,13 @@ def _article_matches(searcher: Searcher, q: Q.Query, hits: list[Hit], scored: bo
     return [by_article.get(h.article_id, []) for h in hits]
 
 
-def _highlighters(marked: dict[str, set[str]]) -> dict[str, Highlighter]:
-    """One highlighter per searched field, from :func:`_marked_terms`."""
-    return {f: Highlighter(marked[f], marked[WORDS]) for f in TEXT_FIELDS}
+def _highlighters(searcher: Searcher, marked: dict[str, set[str]]) -> dict[str, Highlighter]:
+    """One highlighter per searched field, from :func:`_marked_terms`; the forward index
+    tells which spellings carry the marked stems."""
+    columns = columnar.Columns.of(searcher)
+    return {f: Highlighter(marked[f], marked[WORDS],
+                           forward.spellings_of(columns, marked[f]) if columns else None)
+            for f in TEXT_FIELDS}
 
 
 def _marked_terms(parsed: ParsedQuery) -> dict[str, set[str]]:
@@ -718,38 +728,6 @@ def _marked_terms(parsed: ParsedQuery) -> dict[str, set[str]]:
         if fieldname in out and isinstance(item, str):
             out[fieldname].add(item)
     return out
-
-
-class Highlighter:
-    """Finds the words of texts whose term is one of ``stems`` or whose folded spelling is
-    one of ``words`` (what a prefix or fuzzy word expanded to); each distinct word is
-    looked at once per query, however many hits it appears in."""
-
-    def __init__(self, stems: set[str], words: set[str] = frozenset()) -> None:
-        self.stems, self.words = stems, words
-        self._seen: dict[str, bool] = {}
-
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of the marked words of ``text``."""
-        if not self.stems and not self.words:
-            return []
-        seen, out = self._seen, []
-        for m in WORD_RE.finditer(text):
-            w = m.group()
-            marked = seen.get(w)
-            if marked is None:
-                found = token(w)
-                marked = seen[w] = found is not None and (
-                    found[1] in self.stems or found[0] in self.words)
-            if marked:
-                out.append(m.span())
-        return out
-
-
-def spans(text: str, stems: set[str], words: set[str] = frozenset()) -> list[tuple[int, int]]:
-    """Character spans of the words in ``text`` whose stemmed term is in ``stems`` or whose
-    folded form is in ``words``."""
-    return Highlighter(stems, words).spans(text)
 
 
 # -- duplicates ------------------------------------------------------------------------------

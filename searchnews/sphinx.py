@@ -49,7 +49,8 @@ from .analysis import fold, terms
 from .articles import Article
 from . import evidence
 from .evidence import QueryWords
-from .ranking import rerank, spelling_idf
+from .highlight import spans
+from .ranking import spelling_idf
 from .errors import QueryError, SearchnewsError
 from .index import COMMIT_EVERY, DEFAULT_WAIT, make_schema
 from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, write_lock
@@ -481,12 +482,9 @@ def _relevance(searcher: _Searcher, parsed: S.ParsedQuery, want: int, flt: "_Fil
     if q.pairs:                                # the proximity bonus weighs pairs by IDF
         searcher.prefetch_idf("text", q.words)
         idf = np.array([searcher.idf("text", w) for w in q.words])
-        surface_idf = spelling_idf(q, idf, None, 0)
-
-        def rescore(docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
-            found = evidence.from_text([S._searched_fields(searcher.stored[d])
-                                        for d in docs.tolist()], q)
-            return rerank(scores, found, q, idf, surface_idf)
+        rescore = S.rescorer(q, idf, spelling_idf(q, idf, None, 0), lambda docs: (
+            evidence.from_text([S._searched_fields(searcher.stored[d]) for d in docs.tolist()],
+                               q)))
 
     def fetch(query, limit: int) -> tuple[np.ndarray, np.ndarray]:
         rows = searcher.search(query, limit, flt)
@@ -517,8 +515,8 @@ def _hit(searcher: _Searcher, docnum: int, score: float | None,
                  title=title or d.get("derived_title") or "", date=d["date_iso"],
                  source=d["source_name"], url=d["url"], paragraph=d["paragraph"],
                  text=d["text"], n_paragraphs=d["n_paragraphs"],
-                 highlights=S.spans(d["text"], marked["text"], marked[S.WORDS]),
-                 title_highlights=S.spans(title, marked["title"], marked[S.WORDS]) if title
+                 highlights=spans(d["text"], marked["text"], marked[S.WORDS]),
+                 title_highlights=spans(title, marked["title"], marked[S.WORDS]) if title
                  else [], docnum=docnum)
 
 
