@@ -113,6 +113,7 @@ class Lexicon:
 
     def __init__(self, ends: np.ndarray, data: memoryview, p8: np.ndarray) -> None:
         self.ends, self.data, self.p8 = ends, data, p8
+        self._known: dict[tuple[bytes, int, int], int] = {}
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -121,19 +122,25 @@ class Lexicon:
         return bytes(self.data[int(self.ends[i - 1]) if i else 0:int(self.ends[i])])
 
     def find(self, words: Sequence[bytes], lo: int = 0, hi: int | None = None) -> list[int]:
-        """The index of each word among entries ``lo:hi`` (-1 when absent)."""
+        """The index of each word among entries ``lo:hi`` (-1 when absent). Answers are
+        remembered: a query looks its words up for postings, forward index and highlights."""
         hi = len(self) if hi is None else hi
-        if not words or lo >= hi:
-            return [-1] * len(words)
-        keys = prefix8(words)
-        first = np.searchsorted(self.p8[lo:hi], keys, "left") + lo
-        last = np.searchsorted(self.p8[lo:hi], keys, "right") + lo
-        out = []
-        for word, a, b in zip(words, first.tolist(), last.tolist()):
-            while a < b and self[a] < word:     # the few entries sharing 8 bytes
-                a += 1
-            out.append(a if a < b and self[a] == word else -1)
-        return out
+        known = self._known
+        todo = [w for w in words if (w, lo, hi) not in known]
+        if todo:
+            if len(known) > 100_000:
+                known.clear()
+            if lo >= hi:
+                known.update(((w, lo, hi), -1) for w in todo)
+            else:
+                keys = prefix8(todo)
+                first = np.searchsorted(self.p8[lo:hi], keys, "left") + lo
+                last = np.searchsorted(self.p8[lo:hi], keys, "right") + lo
+                for word, a, b in zip(todo, first.tolist(), last.tolist()):
+                    while a < b and self[a] < word:     # the few entries sharing 8 bytes
+                        a += 1
+                    known[word, lo, hi] = a if a < b and self[a] == word else -1
+        return [known[w, lo, hi] for w in words]
 
     def prefixed(self, prefix: bytes) -> tuple[int, int]:
         """The range of entries that start with ``prefix`` (at most 8 bytes)."""

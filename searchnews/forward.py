@@ -242,14 +242,20 @@ def article_keys(columns: columnar.Columns, docs: np.ndarray) -> np.ndarray:
     return out
 
 
-def article_paragraphs(columns: columnar.Columns, docnum: int) -> np.ndarray:
-    """The docnums of the paragraphs of ``docnum``'s article (deleted ones included)."""
+def article_spans(columns: columnar.Columns, docs: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """For each docnum, the docnums from ``start`` to ``end`` (excluded) of the paragraphs
+    of its article (deleted ones included): an article's paragraphs are consecutive."""
     segments = _segments(columns)
-    i = int(np.searchsorted(np.array([o for _, o in segments]), docnum, "right")) - 1
-    forward, offset = segments[i]
-    number = forward.article[docnum - offset]
-    lo, hi = np.searchsorted(forward.article, [number, number + 1])
-    return np.arange(lo, hi, dtype=np.int64) + offset
+    seg = np.searchsorted([offset for _, offset in segments], docs, "right") - 1
+    starts, ends = np.empty(len(docs), np.int64), np.empty(len(docs), np.int64)
+    for i in np.unique(seg).tolist():
+        where = seg == i
+        f, offset = segments[i]
+        number = f.article[docs[where] - offset]
+        starts[where] = np.searchsorted(f.article, number, "left") + offset
+        ends[where] = np.searchsorted(f.article, number, "right") + offset
+    return starts, ends
 
 
 def spellings_of(columns: columnar.Columns, stems: Iterable[str]) -> set[str]:

@@ -39,7 +39,7 @@ from .errors import QueryError
 
 TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 1.5
-POOL = 50                  # BM25F hits of each tier re-ranked (ranking.rerank)
+POOL = 100                 # BM25F hits of each tier re-ranked (ranking.rerank)
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
@@ -688,12 +688,18 @@ def _article_matches(searcher: Searcher, q: Q.Query, hits: list[Hit], scored: bo
         except columnar.Unsupported:
             pass
         else:
-            out = []
-            for hit in hits:
-                members = forward.article_paragraphs(columns, hit.docnum)
-                at = np.minimum(np.searchsorted(docs, members), max(len(docs) - 1, 0))
-                hit_at = at[docs[at] == members] if len(docs) else at[:0]
-                out.append(list(zip(scores[hit_at].tolist(), docs[hit_at].tolist())))
+            starts, ends = forward.article_spans(
+                columns, np.array([h.docnum for h in hits], np.int64))
+            lengths = ends - starts
+            members = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + \
+                np.arange(int(lengths.sum()))
+            at = np.minimum(np.searchsorted(docs, members), max(len(docs) - 1, 0))
+            found = (docs[at] == members) if len(docs) else np.zeros(len(members), bool)
+            owner = np.repeat(np.arange(len(hits)), lengths)[found]
+            pairs = list(zip(scores[at[found]].tolist(), members[found].tolist()))
+            out: list[list[tuple[float, int]]] = [[] for _ in hits]
+            for i, pair in zip(owner.tolist(), pairs):
+                out[i].append(pair)
             return out
     reader = searcher.reader()
     article_of = {d: aid for aid in {h.article_id for h in hits}
