@@ -228,10 +228,13 @@ def plain_queries(text: str, syntax: bool = True) -> tuple[Q.Query, Q.Query] | N
     words = text.split()
     if syntax and not all(WORD_RE.fullmatch(w) and not _OPERATOR.match(w) for w in words):
         return None
-    stems = (term(w) for w in words)
-    clauses = [Q.Or([Q.Term("title", t, boost=TITLE_BOOST), Q.Term("text", t)])
-               for t in stems if t]
-    return Q.And(clauses).normalize(), Q.Or(clauses).normalize()
+    stems = [t for t in dict.fromkeys(term(w) for w in words) if t]
+    if not stems:
+        return Q.NullQuery, Q.NullQuery
+    fields = [[Q.Term("title", t, boost=TITLE_BOOST), Q.Term("text", t)] for t in stems]
+    # as Whoosh's normalize() leaves them: one word's fields, the OR of all fields
+    every = Q.Or(fields[0]) if len(stems) == 1 else Q.And([Q.Or(f) for f in fields])
+    return every, Q.Or([t for f in fields for t in f])
 
 
 def _rewrite(q: Q.Query, searcher: Searcher, vocabulary, expanded: set[str]) -> Q.Query:
