@@ -14,6 +14,8 @@ Two kinds of query file (JSON lines):
 ``--distractors FILE`` indexes more articles beside the judged documents, never relevant: the
 judged set inside an archive, as a ranking meets it. Distractors are indexed *before* the
 judged documents, so that an exact tie (broken by index order) goes to the distractor.
+``--articles`` merges the judged documents that share a title into one whole article (squad-es:
+Wikipedia paragraphs into their article), each query's relevant ids mapped to their article.
 
 An article is found at the rank of its best paragraph (search groups hits by article), or of
 the hit its text was folded into as a near-duplicate; seen again lower down, it counts once.
@@ -35,7 +37,7 @@ from typing import Callable, Collection, Iterable, Iterator, Sequence, Union
 import click
 from unidecode import unidecode
 
-from .articles import Article, iter_articles
+from .articles import Article, iter_articles, read_file
 from .errors import QueryError, SearchnewsError
 from .index import Index
 
@@ -145,6 +147,22 @@ def paragraph_records(articles: Iterable[Article], titles: bool = True) -> Itera
                    "text": text}
 
 
+def merge_by_title(docs: Iterable[Article]) -> tuple[list[Article], dict[str, str]]:
+    """Documents that share a title as one article each (paragraphs in the documents' order,
+    the id, date, source and url of the first), and the article id of every document id."""
+    groups: dict[str, list[Article]] = {}
+    for d in docs:
+        groups.setdefault(d.title, []).append(d)
+    merged, article_of = [], {}
+    for title, group in groups.items():
+        first = group[0]
+        merged.append(Article(first.article_id, title,
+                              tuple(p for d in group for p in d.paragraphs),
+                              first.date, first.source, first.url, first.path))
+        article_of.update((d.article_id, first.article_id) for d in group)
+    return merged, article_of
+
+
 @dataclass(frozen=True)
 class DistractorFile:
     """One ``--distractors`` file and what it adds to the index."""
@@ -156,22 +174,30 @@ class DistractorFile:
 
 @dataclass
 class EvalDocs:
-    """What an evaluation indexes: the judged documents (``docs``) and the distractors, each
-    file with its article ids checked not to collide, and titles indexed or not."""
+    """What an evaluation indexes: the judged documents (``docs``), merged into whole
+    articles or not, and the distractors, each file with its article ids checked not to
+    collide, and titles indexed or not."""
 
     docs: Path
     titles: bool = True
+    articles: bool = False
     distractors: list[DistractorFile] = field(default_factory=list)
     judged_ids: set[str] = field(default_factory=set)
+    merged: list[Article] | None = None                            # with ``articles``
+    article_of: dict[str, str] = field(default_factory=dict)       # doc id -> its article id
     distractor_of: dict[str, Path] = field(default_factory=dict)   # distractor id -> its file
 
     @classmethod
-    def read(cls, docs: Path, distractors: Sequence[Path] = (), titles: bool = True
-             ) -> "EvalDocs":
+    def read(cls, docs: Path, distractors: Sequence[Path] = (), titles: bool = True,
+             articles: bool = False) -> "EvalDocs":
         """Read the files through (ids, counts); a distractor id that is also a judged
         document's id, or another distractor file's, is an error."""
-        out = cls(docs, titles)
-        if distractors:
+        out = cls(docs, titles, articles)
+        if articles:
+            judged = read_file(docs).articles
+            out.merged, out.article_of = merge_by_title(judged)
+            out.judged_ids = set(out.article_of)
+        else:
             out.judged_ids = {a.article_id for a in iter_articles(docs)}
         for path in distractors:
             per_article: dict[str, int] = {}
@@ -190,28 +216,42 @@ class EvalDocs:
                                                   sum(per_article.values())))
         return out
 
+    @property
+    def documents(self) -> int:
+        """How many judged documents are indexed (whole articles with ``articles``)."""
+        return len(self.merged) if self.merged is not None else len(self.judged_ids)
+
     def judge(self, queries: Sequence[EvalQuery]) -> list[EvalQuery]:
-        """The queries, checked: no relevant id may name a distractor."""
+        """The queries, relevant ids mapped to their article (with ``articles``), checked:
+        no relevant id may name a distractor."""
+        out = []
         for q in queries:
             for r in q.relevant:
                 if r in self.distractor_of:
                     raise SearchnewsError(f"query {q.qid}: relevant id '{r}' is a distractor "
                                           f"(from {self.distractor_of[r]}); distractors are "
                                           "never relevant")
-        return list(queries)
+            out.append(EvalQuery(q.qid, q.text, frozenset(self.article_of.get(r, r)
+                                                          for r in q.relevant)))
+        return out
 
-    def files(self) -> list[Path]:
-        """The files, in the order they are indexed: distractors first, judged last."""
-        return [d.path for d in self.distractors] + [self.docs]
+    def sources(self) -> list[tuple[Path, Callable[[], Iterable[Article]]]]:
+        """Each file, in the order indexed (distractors first, judged last), with what it
+        contributes: its articles, or the merged ones."""
+        judged = (lambda: self.merged) if self.merged is not None else \
+            (lambda: iter_articles(self.docs))
+        return [(d.path, lambda p=d.path: iter_articles(p)) for d in self.distractors] + \
+            [(self.docs, judged)]
 
     def records(self) -> Iterator[dict]:
         """Every paragraph record as indexed, in index order (for stock Whoosh)."""
-        for path in self.files():
-            yield from paragraph_records(iter_articles(path), self.titles)
+        for _, articles in self.sources():
+            yield from paragraph_records(articles(), self.titles)
 
     def describe(self) -> dict:
         """The variant, for the JSON output."""
-        return {"docs": str(self.docs), "titles": self.titles,
+        return {"docs": str(self.docs), "titles": self.titles, "articles": self.articles,
+                "documents": self.documents,
                 "distractors": [{"file": str(d.path), "articles": d.articles,
                                  "paragraphs": d.paragraphs} for d in self.distractors]}
 
@@ -219,17 +259,18 @@ class EvalDocs:
 def build_index(ix: Index, docs: EvalDocs) -> None:
     """Index the documents (any format searchnews reads), optionally leaving titles out.
 
-    Without titles the articles are re-written as paragraph records whose title has no word:
-    a missing title would be replaced by the first sentence, which would leak text into it.
+    Merged articles, and articles without titles, are re-written as paragraph records (those
+    without titles with a title that has no word: a missing title would be replaced by the
+    first sentence, which would leak text into it); other files are indexed as they are.
     """
     with tempfile.TemporaryDirectory(prefix="searchnews-eval-") as tmp:
         paths: dict[str, Path] = {}           # what is indexed -> the file it stands for
-        for n, source in enumerate(docs.files()):
+        for n, (source, articles) in enumerate(docs.sources()):
             path = source
-            if not docs.titles:
-                path = Path(tmp) / f"{n}-body-only.jsonl"
+            if not docs.titles or (docs.merged is not None and source == docs.docs):
+                path = Path(tmp) / f"{n}-{source.stem}.jsonl"
                 with open(path, "w", encoding="utf-8") as fh:
-                    for rec in paragraph_records(iter_articles(source), titles=False):
+                    for rec in paragraph_records(articles(), titles=docs.titles):
                         fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             paths[str(path)] = source
         report = ix.add_paths(list(map(Path, paths)), wait=0)
@@ -321,7 +362,10 @@ def evaluate_stock(docs: EvalDocs, queries: Sequence[EvalQuery]) -> dict:
 def render_table(result: dict) -> str:
     """The result as a few lines for a terminal."""
     about = [f"titles {'indexed' if result['titles_indexed'] else 'not indexed'}"]
-    distractors = result.get("variant", {}).get("distractors")
+    variant = result.get("variant", {})
+    if variant.get("articles"):
+        about.append(f"{variant['documents']:,} judged whole articles")
+    distractors = variant.get("distractors")
     if distractors:
         about.append(f"{sum(d['paragraphs'] for d in distractors):,} of them distractors")
     head = (f"{result['queries']:,} queries on {result['paragraphs']:,} paragraphs "
@@ -349,6 +393,9 @@ def render_table(result: dict) -> str:
               type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Articles (any format searchnews reads) indexed beside --docs, never "
                    "relevant; their ids must differ from the judged ones. Repeatable.")
+@click.option("--articles", is_flag=True,
+              help="Merge the judged documents that share a title into one article each "
+                   "(paragraphs in file order), relevant ids mapped to their article.")
 @click.option("--titles/--no-titles", default=True, show_default=True,
               help="Index the documents' titles, distractors' too (always off with "
                    "--headlines).")
@@ -360,30 +407,35 @@ def render_table(result: dict) -> str:
                    "BM25F, an OR query of the words) over the same documents.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def eval_cmd(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
-             distractors: tuple[Path, ...], titles: bool, index_dir: Path | None, stock: bool,
-             as_json: bool) -> None:
+             distractors: tuple[Path, ...], articles: bool, titles: bool,
+             index_dir: Path | None, stock: bool, as_json: bool) -> None:
     """Measure ranking quality: MRR@10, Recall@1/@10, nDCG@10, with and without accents."""
     from .cli import handle_errors   # here, not at import time: cli.py imports this module
     handle_errors(run_eval)(docs, queries_path, headlines_path, titles, index_dir, stock,
-                            as_json, distractors=distractors)
+                            as_json, distractors=distractors, articles=articles)
 
 
 def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
              titles: bool, index_dir: Path | None, stock: bool, as_json: bool,
-             distractors: Sequence[Path] = ()) -> None:
+             distractors: Sequence[Path] = (), articles: bool = False) -> None:
     """The body of ``searchnews eval`` (errors are raised; the command reports them)."""
     if (queries_path is None) == (headlines_path is None):
         raise SearchnewsError("give exactly one of --queries FILE and --headlines FILE")
     if stock and docs is None:
         raise SearchnewsError("--stock builds its index from --docs FILE: give it")
-    if distractors and index_dir is not None:
-        raise SearchnewsError("--distractors builds an index of its own: omit --index")
-    if distractors and docs is None:
-        raise SearchnewsError("--distractors are indexed beside --docs FILE: give it")
+    if articles and headlines_path is not None:
+        raise SearchnewsError("--articles merges judged documents by title: use it with "
+                              "--queries (headline queries already find whole articles)")
+    for flag, given in (("--distractors", distractors), ("--articles", articles)):
+        if given and index_dir is not None:
+            raise SearchnewsError(f"{flag} builds an index of its own: omit --index")
+        if given and docs is None:
+            raise SearchnewsError(f"{flag} needs the judged documents: give --docs FILE")
     headlines = headlines_path is not None
     queries = load_queries(headlines_path or queries_path, headlines=headlines)
     collection = None if docs is None else \
-        EvalDocs.read(docs, distractors, titles=titles and not headlines)
+        EvalDocs.read(docs, distractors, titles=titles and not headlines,
+                      articles=articles)
     if collection is not None:
         queries = collection.judge(queries)
     reused = index_dir is not None and Index(index_dir).exists

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from itertools import islice
+from itertools import islice, zip_longest
 
 import pytest
 from click.testing import CliRunner, Result
 
 from searchnews import Index
-from searchnews.evaluate import (EvalQuery, evaluate, eval_cmd, first_ranks, mean_metrics, ndcg,
-                                 query_metrics, recall, reciprocal_rank)
+from searchnews.articles import iter_articles
+from searchnews.evaluate import (EvalDocs, EvalQuery, evaluate, eval_cmd, first_ranks,
+                                 mean_metrics, ndcg, query_metrics, recall, reciprocal_rank)
 
 from .conftest import ANCORA, DATA, FAKENEWS, ROOT, needs_corpora
 
@@ -171,7 +172,13 @@ def test_stock_whoosh_runs_the_same_queries_beside(tmp_path):
     ((), "exactly one of --queries FILE and --headlines FILE"),
     (("--queries", "missing.jsonl"), "missing.jsonl: cannot read"),
     (("--queries", "q.jsonl", "--stock"), "--stock builds its index from --docs FILE"),
-    (("--queries", "q.jsonl", "--distractors", "d.jsonl"), "beside --docs FILE"),
+    (("--queries", "q.jsonl", "--distractors", "d.jsonl"),
+     "--distractors needs the judged documents: give --docs FILE"),
+    (("--queries", "q.jsonl", "--articles"), "--articles needs the judged documents"),
+    (("--docs", "x.jsonl", "--queries", "q.jsonl", "--articles", "--index", "ix"),
+     "--articles builds an index of its own: omit --index"),
+    (("--docs", "x.jsonl", "--headlines", "h.jsonl", "--articles"),
+     "--articles merges judged documents by title: use it with --queries"),
     (("--docs", "x.jsonl", "--queries", "q.jsonl", "--distractors", "d.jsonl", "--index", "ix"),
      "--distractors builds an index of its own: omit --index"),
 ])
@@ -215,7 +222,7 @@ def test_distractors_are_indexed_beside_the_docs_and_recorded(tmp_path):
     assert plain["variant"]["distractors"] == []
     assert mixed["variant"] == {
         "queries": str(path), "headlines": True, "index": None, "docs": str(SAMPLE),
-        "titles": False, "distractors": [{"file": str(ANCORA_SAMPLE), "articles": 12,
+        "titles": False, "articles": False, "documents": 40, "distractors": [{"file": str(ANCORA_SAMPLE), "articles": 12,
                                           "paragraphs": 158}]}
     # AnCora has no titles: indexed as they are, they would get one from the first sentence,
     # and the headline check would refuse the index; the distractors are body-only too
@@ -275,3 +282,73 @@ def test_squad_among_the_news_corpora(tmp_path):
     for ranking in (mixed, mixed["stock"]):
         base = plain if ranking is mixed else plain["stock"]
         assert ranking["accented"]["mrr@10"] < base["accented"]["mrr@10"], (ranking, base)
+
+
+# -- whole articles: documents that share a title merged ----------------------------------
+
+def _paragraph_docs(tmp_path):
+    """The sample's articles cut into squad-style {id, title, text} documents, one per
+    paragraph, the articles interleaved (paragraph 0 of each, then paragraph 1...); and
+    queries made of the first words of an article's paragraph 1, judged to be answered by
+    its paragraph 2 — a sibling, which only a whole-article index counts as found."""
+    articles = list(iter_articles(SAMPLE))
+    rows = [[{"id": f"{a.article_id}-p{i}", "title": a.title, "text": t}
+             for i, t in enumerate(a.paragraphs)] for a in articles]
+    docs, queries = tmp_path / "docs.jsonl", tmp_path / "queries.jsonl"
+    docs.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n"
+                            for layer in zip_longest(*rows) for d in layer if d),
+                    encoding="utf-8")
+    queries.write_text("".join(json.dumps({"qid": a.article_id,
+                                           "query": " ".join(a.paragraphs[1].split()[:12]),
+                                           "relevant": [f"{a.article_id}-p2"]}) + "\n"
+                               for a in articles if len(a.paragraphs) >= 3), encoding="utf-8")
+    return articles, docs, queries
+
+
+def test_articles_merge_documents_by_title_in_file_order(tmp_path):
+    articles, docs, _ = _paragraph_docs(tmp_path)
+    merged = EvalDocs.read(docs, articles=True)
+    assert merged.documents == len(articles) == 40
+    assert [(a.article_id, a.title, a.paragraphs) for a in merged.merged] == \
+        [(f"{a.article_id}-p0", a.title, a.paragraphs) for a in articles]
+    query = EvalQuery("q", "x", frozenset({f"{articles[3].article_id}-p5"}))
+    assert merged.judge([query])[0].relevant == {f"{articles[3].article_id}-p0"}
+    # not merged, the documents and the relevant ids stay as they are
+    plain = EvalDocs.read(docs)
+    assert plain.documents == 407 and plain.judge([query])[0].relevant == query.relevant
+
+
+def test_articles_find_a_paragraph_by_its_sibling(tmp_path):
+    articles, docs, queries = _paragraph_docs(tmp_path)
+    n = sum(len(a.paragraphs) >= 3 for a in articles)
+    plain = _json("--docs", docs, "--queries", queries, "--stock")
+    merged = _json("--docs", docs, "--queries", queries, "--stock", "--articles")
+    assert plain["paragraphs"] == merged["paragraphs"] == 407
+    assert (plain["variant"]["documents"], merged["variant"]["documents"]) == (407, 40)
+    assert merged["variant"]["articles"] and not plain["variant"]["articles"]
+    # as paragraphs, the query finds paragraph 1, not the judged paragraph 2; as articles,
+    # paragraph 1 finds the article, which is the judged one — for stock Whoosh too
+    for ranking in (plain, plain["stock"]):
+        assert ranking["accented"]["recall@1"] == 0.0, ranking
+    _check_result(merged, n, min_mrr=0.95)
+    assert merged["stock"]["accented"]["mrr@10"] >= 0.95, merged["stock"]
+    table = _run("--docs", docs, "--queries", queries, "--articles").stdout
+    assert "40 judged whole articles" in table
+
+
+def test_articles_with_distractors_and_no_titles(tmp_path):
+    articles, docs, queries = _paragraph_docs(tmp_path)
+    result = _json("--docs", docs, "--queries", queries, "--articles", "--no-titles",
+                   "--distractors", ANCORA_SAMPLE, "--stock")
+    assert result["paragraphs"] == 407 + 158 and not result["titles_indexed"]
+    assert {k: result["variant"][k] for k in ("articles", "documents", "titles")} == \
+        {"articles": True, "documents": 40, "titles": False}
+    _check_result(result, sum(len(a.paragraphs) >= 3 for a in articles), min_mrr=0.95)
+    assert result["stock"]["accented"]["mrr@10"] >= 0.95
+    # the merged documents keep their ids of their own: a distractor may not take one
+    clash = tmp_path / "clash.jsonl"
+    clash.write_text(json.dumps({"article_id": f"{articles[0].article_id}-p3", "title": "x",
+                                 "date": None, "source": None, "url": None, "paragraph": 0,
+                                 "text": articles[0].paragraphs[3]}) + "\n", encoding="utf-8")
+    out = _run("--docs", docs, "--queries", queries, "--articles", "--distractors", clash)
+    assert out.exit_code == 2 and "judged document's id" in out.stderr
