@@ -137,6 +137,19 @@ def load_queries(path: Path, headlines: bool = False) -> list[EvalQuery]:
     return out
 
 
+def select_queries(queries: Sequence[EvalQuery], split: str | None = None,
+                   sample: int | None = None) -> list[EvalQuery]:
+    """The queries a run scores: with ``split``, every other one ("odd": the 1st, 3rd, 5th…
+    of the file; "even": the 2nd, 4th…), so a lever tuned on one half can be checked on the
+    other; then with ``sample``, ``sample`` of them spread evenly over what is left."""
+    chosen = list(queries)
+    if split is not None:
+        chosen = chosen[0 if split == "odd" else 1::2]
+    if sample is not None and sample < len(chosen):
+        chosen = [chosen[i * len(chosen) // sample] for i in range(sample)]
+    return chosen
+
+
 def paragraph_records(articles: Iterable[Article], titles: bool = True) -> Iterator[dict]:
     """Paragraph records (corpus schema); without ``titles``, with a title that indexes no
     term."""
@@ -284,17 +297,15 @@ def build_index(ix: Index, docs: EvalDocs) -> None:
 
 @contextmanager
 def eval_index(docs: EvalDocs | None, index_dir: Path | None) -> Iterator[Index]:
-    """The index to evaluate: ``index_dir`` as it is if it holds one, else one built from
-    ``docs`` (into ``index_dir``, kept for the next run, or into a temporary folder)."""
+    """The index to evaluate: ``index_dir`` as it is if it holds one (``docs`` unused), else
+    one built from ``docs`` (into ``index_dir``, kept for the next run, or into a temporary
+    folder)."""
     with tempfile.TemporaryDirectory(prefix="searchnews-eval-index-") as tmp:
         ix = Index(index_dir if index_dir is not None else Path(tmp) / "index")
-        if ix.exists:
-            if docs is not None:
-                click.echo(f"searchnews: evaluating {ix.path}/ as it is (--docs not read)",
-                           err=True)
-        elif docs is None:
-            raise SearchnewsError("nothing to evaluate: give --docs FILE (or an existing --index)")
-        else:
+        if not ix.exists:
+            if docs is None:
+                raise SearchnewsError("nothing to evaluate: give --docs FILE (or an existing "
+                                      "--index)")
             build_index(ix, docs)
         try:
             yield ix
@@ -405,19 +416,27 @@ def render_table(result: dict) -> str:
 @click.option("--stock", is_flag=True,
               help="Also run the queries against stock Whoosh (LanguageAnalyzer(\"es\"), "
                    "BM25F, an OR query of the words) over the same documents.")
+@click.option("--split", type=click.Choice(["odd", "even"]), default=None,
+              help="Score every other query only: the 1st, 3rd, 5th… (odd) or the 2nd, "
+                   "4th… (even), to tune on one half and check on the other.")
+@click.option("--sample", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Score N queries spread evenly over the file (after --split).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def eval_cmd(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
              distractors: tuple[Path, ...], articles: bool, titles: bool,
-             index_dir: Path | None, stock: bool, as_json: bool) -> None:
+             index_dir: Path | None, stock: bool, split: str | None, sample: int | None,
+             as_json: bool) -> None:
     """Measure ranking quality: MRR@10, Recall@1/@10, nDCG@10, with and without accents."""
     from .cli import handle_errors   # here, not at import time: cli.py imports this module
     handle_errors(run_eval)(docs, queries_path, headlines_path, titles, index_dir, stock,
-                            as_json, distractors=distractors, articles=articles)
+                            as_json, distractors=distractors, articles=articles, split=split,
+                            sample=sample)
 
 
 def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
              titles: bool, index_dir: Path | None, stock: bool, as_json: bool,
-             distractors: Sequence[Path] = (), articles: bool = False) -> None:
+             distractors: Sequence[Path] = (), articles: bool = False,
+             split: str | None = None, sample: int | None = None) -> None:
     """The body of ``searchnews eval`` (errors are raised; the command reports them)."""
     if (queries_path is None) == (headlines_path is None):
         raise SearchnewsError("give exactly one of --queries FILE and --headlines FILE")
@@ -432,13 +451,16 @@ def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path 
         if given and docs is None:
             raise SearchnewsError(f"{flag} needs the judged documents: give --docs FILE")
     headlines = headlines_path is not None
-    queries = load_queries(headlines_path or queries_path, headlines=headlines)
-    collection = None if docs is None else \
-        EvalDocs.read(docs, distractors, titles=titles and not headlines,
-                      articles=articles)
+    queries = select_queries(load_queries(headlines_path or queries_path, headlines=headlines),
+                             split, sample)
+    reused = index_dir is not None and Index(index_dir).exists
+    if reused and docs is not None:
+        click.echo(f"searchnews: evaluating {index_dir}/ as it is (--docs not read"
+                   f"{', but for --stock' if stock else ''})", err=True)
+    collection = None if docs is None or (reused and not stock) else \
+        EvalDocs.read(docs, distractors, titles=titles and not headlines, articles=articles)
     if collection is not None:
         queries = collection.judge(queries)
-    reused = index_dir is not None and Index(index_dir).exists
     with eval_index(collection, index_dir) as ix:
         if headlines and titles_indexed(ix):
             raise SearchnewsError(f"{ix.path}/ indexes titles, so a headline would find its "
@@ -446,6 +468,7 @@ def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path 
                                   "index (omit --index, or name a new folder)")
         result = evaluate(ix, queries, progress=not as_json and sys.stderr.isatty())
     result["variant"] = {"queries": str(headlines_path or queries_path), "headlines": headlines,
+                         "split": split, "sample": sample,
                          "index": str(index_dir) if reused else None,
                          **(collection.describe() if collection is not None and not reused
                             else {"docs": None})}

@@ -12,7 +12,8 @@ from click.testing import CliRunner, Result
 from searchnews import Index
 from searchnews.articles import iter_articles
 from searchnews.evaluate import (EvalDocs, EvalQuery, evaluate, eval_cmd, first_ranks,
-                                 mean_metrics, ndcg, query_metrics, recall, reciprocal_rank)
+                                 mean_metrics, ndcg, query_metrics, recall, reciprocal_rank,
+                                 select_queries)
 
 from .conftest import ANCORA, DATA, FAKENEWS, ROOT, needs_corpora
 
@@ -221,9 +222,10 @@ def test_distractors_are_indexed_beside_the_docs_and_recorded(tmp_path):
     assert plain["paragraphs"] == 407 and mixed["paragraphs"] == 407 + 158
     assert plain["variant"]["distractors"] == []
     assert mixed["variant"] == {
-        "queries": str(path), "headlines": True, "index": None, "docs": str(SAMPLE),
-        "titles": False, "articles": False, "documents": 40, "distractors": [{"file": str(ANCORA_SAMPLE), "articles": 12,
-                                          "paragraphs": 158}]}
+        "queries": str(path), "headlines": True, "split": None, "sample": None,
+        "index": None, "docs": str(SAMPLE), "titles": False, "articles": False,
+        "documents": 40,
+        "distractors": [{"file": str(ANCORA_SAMPLE), "articles": 12, "paragraphs": 158}]}
     # AnCora has no titles: indexed as they are, they would get one from the first sentence,
     # and the headline check would refuse the index; the distractors are body-only too
     assert not mixed["titles_indexed"]
@@ -352,3 +354,31 @@ def test_articles_with_distractors_and_no_titles(tmp_path):
                                  "text": articles[0].paragraphs[3]}) + "\n", encoding="utf-8")
     out = _run("--docs", docs, "--queries", queries, "--articles", "--distractors", clash)
     assert out.exit_code == 2 and "judged document's id" in out.stderr
+
+
+# -- halves and samples of the queries -------------------------------------------------------
+
+def test_select_queries_halves_and_spreads():
+    queries = [EvalQuery(str(i), f"q{i}", frozenset({"a"})) for i in range(1, 8)]
+    qids = lambda qs: [q.qid for q in qs]                                     # noqa: E731
+    assert qids(select_queries(queries)) == list("1234567")
+    assert qids(select_queries(queries, "odd")) == list("1357")
+    assert qids(select_queries(queries, "even")) == list("246")
+    assert qids(select_queries(queries, sample=3)) == list("135")        # 0, 7//3, 14//3
+    assert qids(select_queries(queries, "odd", sample=2)) == list("15")
+    assert qids(select_queries(queries, sample=50)) == list("1234567")   # no more than there are
+
+
+def test_split_halves_add_up_to_the_whole_set(tmp_path):
+    queries, path = _headlines(tmp_path)
+    args = ("--docs", SAMPLE, "--headlines", path, "--index", tmp_path / "ix")
+    whole, odd, even = _json(*args), _json(*args, "--split", "odd"), \
+        _json(*args, "--split", "even")
+    assert (odd["queries"], even["queries"]) == (20, 20) and whole["queries"] == 40
+    assert (odd["variant"]["split"], whole["variant"]["split"]) == ("odd", None)
+    for m in ("mrr@10", "recall@10"):
+        assert (odd["accented"][m] + even["accented"][m]) / 2 == \
+            pytest.approx(whole["accented"][m], abs=1e-4)
+    sampled = _json(*args, "--split", "even", "--sample", 5)
+    assert sampled["queries"] == 5 and sampled["variant"]["sample"] == 5
+    assert sampled["variant"]["index"] == str(tmp_path / "ix")      # reused as it is
