@@ -11,6 +11,12 @@ Two kinds of query file (JSON lines):
 * known-item headlines ``{"query", "article_id"}`` (``--headlines``): the article should be
   found from its headline, so the index is built **without titles** (else the match is trivial).
 
+``--distractors FILE`` indexes more articles beside the judged documents, never relevant: the
+judged set inside an archive, as a ranking meets it. Distractors are indexed *before* the
+judged documents, so that an exact tie (broken by index order) goes to the distractor.
+``--articles`` merges the judged documents that share a title into one whole article (squad-es:
+Wikipedia paragraphs into their article), each query's relevant ids mapped to their article.
+
 An article is found at the rank of its best paragraph (search groups hits by article), or of
 the hit its text was folded into as a near-duplicate; seen again lower down, it counts once.
 Hits keep the order search returns them in (Whoosh breaks equal scores by index order).
@@ -24,14 +30,14 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Collection, Iterable, Iterator, Sequence, Union
 
 import click
 from unidecode import unidecode
 
-from .articles import Article, iter_articles
+from .articles import Article, iter_articles, read_file
 from .errors import QueryError, SearchnewsError
 from .index import Index
 
@@ -131,6 +137,19 @@ def load_queries(path: Path, headlines: bool = False) -> list[EvalQuery]:
     return out
 
 
+def select_queries(queries: Sequence[EvalQuery], split: str | None = None,
+                   sample: int | None = None) -> list[EvalQuery]:
+    """The queries a run scores: with ``split``, every other one ("odd": the 1st, 3rd, 5th…
+    of the file; "even": the 2nd, 4th…), so a lever tuned on one half can be checked on the
+    other; then with ``sample``, ``sample`` of them spread evenly over what is left."""
+    chosen = list(queries)
+    if split is not None:
+        chosen = chosen[0 if split == "odd" else 1::2]
+    if sample is not None and sample < len(chosen):
+        chosen = [chosen[i * len(chosen) // sample] for i in range(sample)]
+    return chosen
+
+
 def paragraph_records(articles: Iterable[Article], titles: bool = True) -> Iterator[dict]:
     """Paragraph records (corpus schema); without ``titles``, with a title that indexes no
     term."""
@@ -141,39 +160,153 @@ def paragraph_records(articles: Iterable[Article], titles: bool = True) -> Itera
                    "text": text}
 
 
-def build_index(ix: Index, docs: Path, titles: bool) -> None:
-    """Index ``docs`` (any format searchnews reads), optionally leaving titles out.
+def merge_by_title(docs: Iterable[Article]) -> tuple[list[Article], dict[str, str]]:
+    """Documents that share a title as one article each (paragraphs in the documents' order,
+    the id, date, source and url of the first), and the article id of every document id."""
+    groups: dict[str, list[Article]] = {}
+    for d in docs:
+        groups.setdefault(d.title, []).append(d)
+    merged, article_of = [], {}
+    for title, group in groups.items():
+        first = group[0]
+        merged.append(Article(first.article_id, title,
+                              tuple(p for d in group for p in d.paragraphs),
+                              first.date, first.source, first.url, first.path))
+        article_of.update((d.article_id, first.article_id) for d in group)
+    return merged, article_of
 
-    Without titles the articles are re-written as paragraph records whose title has no word:
-    a missing title would be replaced by the first sentence, which would leak text into it.
+
+@dataclass(frozen=True)
+class DistractorFile:
+    """One ``--distractors`` file and what it adds to the index."""
+
+    path: Path
+    articles: int
+    paragraphs: int
+
+
+@dataclass
+class EvalDocs:
+    """What an evaluation indexes: the judged documents (``docs``), merged into whole
+    articles or not, and the distractors, each file with its article ids checked not to
+    collide, and titles indexed or not."""
+
+    docs: Path
+    titles: bool = True
+    articles: bool = False
+    distractors: list[DistractorFile] = field(default_factory=list)
+    judged_ids: set[str] = field(default_factory=set)
+    merged: list[Article] | None = None                            # with ``articles``
+    article_of: dict[str, str] = field(default_factory=dict)       # doc id -> its article id
+    distractor_of: dict[str, Path] = field(default_factory=dict)   # distractor id -> its file
+
+    @classmethod
+    def read(cls, docs: Path, distractors: Sequence[Path] = (), titles: bool = True,
+             articles: bool = False) -> "EvalDocs":
+        """Read the files through (ids, counts); a distractor id that is also a judged
+        document's id, or another distractor file's, is an error."""
+        out = cls(docs, titles, articles)
+        if articles:
+            judged = read_file(docs).articles
+            out.merged, out.article_of = merge_by_title(judged)
+            out.judged_ids = set(out.article_of)
+        else:
+            out.judged_ids = {a.article_id for a in iter_articles(docs)}
+        for path in distractors:
+            per_article: dict[str, int] = {}
+            for a in iter_articles(path):
+                per_article[a.article_id] = len(a.paragraphs)   # a later copy replaces one
+            for aid in per_article:
+                if aid in out.judged_ids:
+                    raise SearchnewsError(f"{path}: distractor id '{aid}' is also a judged "
+                                          f"document's id in {docs}: distractors need ids of "
+                                          "their own")
+                if aid in out.distractor_of:
+                    raise SearchnewsError(f"{path}: distractor id '{aid}' is also in "
+                                          f"{out.distractor_of[aid]}")
+                out.distractor_of[aid] = path
+            out.distractors.append(DistractorFile(path, len(per_article),
+                                                  sum(per_article.values())))
+        return out
+
+    @property
+    def documents(self) -> int:
+        """How many judged documents are indexed (whole articles with ``articles``)."""
+        return len(self.merged) if self.merged is not None else len(self.judged_ids)
+
+    def judge(self, queries: Sequence[EvalQuery]) -> list[EvalQuery]:
+        """The queries, relevant ids mapped to their article (with ``articles``), checked:
+        no relevant id may name a distractor."""
+        out = []
+        for q in queries:
+            for r in q.relevant:
+                if r in self.distractor_of:
+                    raise SearchnewsError(f"query {q.qid}: relevant id '{r}' is a distractor "
+                                          f"(from {self.distractor_of[r]}); distractors are "
+                                          "never relevant")
+            out.append(EvalQuery(q.qid, q.text, frozenset(self.article_of.get(r, r)
+                                                          for r in q.relevant)))
+        return out
+
+    def sources(self) -> list[tuple[Path, Callable[[], Iterable[Article]]]]:
+        """Each file, in the order indexed (distractors first, judged last), with what it
+        contributes: its articles, or the merged ones."""
+        judged = (lambda: self.merged) if self.merged is not None else \
+            (lambda: iter_articles(self.docs))
+        return [(d.path, lambda p=d.path: iter_articles(p)) for d in self.distractors] + \
+            [(self.docs, judged)]
+
+    def records(self) -> Iterator[dict]:
+        """Every paragraph record as indexed, in index order (for stock Whoosh)."""
+        for _, articles in self.sources():
+            yield from paragraph_records(articles(), self.titles)
+
+    def describe(self) -> dict:
+        """The variant, for the JSON output."""
+        return {"docs": str(self.docs), "titles": self.titles, "articles": self.articles,
+                "documents": self.documents,
+                "distractors": [{"file": str(d.path), "articles": d.articles,
+                                 "paragraphs": d.paragraphs} for d in self.distractors]}
+
+
+def build_index(ix: Index, docs: EvalDocs) -> None:
+    """Index the documents (any format searchnews reads), optionally leaving titles out.
+
+    Merged articles, and articles without titles, are re-written as paragraph records (those
+    without titles with a title that has no word: a missing title would be replaced by the
+    first sentence, which would leak text into it); other files are indexed as they are.
     """
     with tempfile.TemporaryDirectory(prefix="searchnews-eval-") as tmp:
-        path = docs
-        if not titles:
-            path = Path(tmp) / "body-only.jsonl"
-            with open(path, "w", encoding="utf-8") as fh:
-                for rec in paragraph_records(iter_articles(docs), titles=False):
-                    fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        report = ix.add_paths([path], wait=0)
+        paths: dict[str, Path] = {}           # what is indexed -> the file it stands for
+        for n, (source, articles) in enumerate(docs.sources()):
+            path = source
+            if not docs.titles or (docs.merged is not None and source == docs.docs):
+                path = Path(tmp) / f"{n}-{source.stem}.jsonl"
+                with open(path, "w", encoding="utf-8") as fh:
+                    for rec in paragraph_records(articles(), titles=docs.titles):
+                        fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            paths[str(path)] = source
+        report = ix.add_paths(list(map(Path, paths)), wait=0)
     if report.failed:
         where, why = report.failed[0]
-        raise SearchnewsError(f"{docs if where == str(path) else where}: {why}")
+        for path, source in paths.items():      # a re-written file is named by its source
+            if where == path or where.startswith(path + ":"):
+                where = str(source)
+        raise SearchnewsError(f"{where}: {why}")
 
 
 @contextmanager
-def eval_index(docs: Path | None, index_dir: Path | None, titles: bool) -> Iterator[Index]:
-    """The index to evaluate: ``index_dir`` as it is if it holds one, else one built from
-    ``docs`` (into ``index_dir``, kept for the next run, or into a temporary folder)."""
+def eval_index(docs: EvalDocs | None, index_dir: Path | None) -> Iterator[Index]:
+    """The index to evaluate: ``index_dir`` as it is if it holds one (``docs`` unused), else
+    one built from ``docs`` (into ``index_dir``, kept for the next run, or into a temporary
+    folder)."""
     with tempfile.TemporaryDirectory(prefix="searchnews-eval-index-") as tmp:
         ix = Index(index_dir if index_dir is not None else Path(tmp) / "index")
-        if ix.exists:
-            if docs is not None:
-                click.echo(f"searchnews: evaluating {ix.path}/ as it is (--docs not read)",
-                           err=True)
-        elif docs is None:
-            raise SearchnewsError("nothing to evaluate: give --docs FILE (or an existing --index)")
-        else:
-            build_index(ix, docs, titles)
+        if not ix.exists:
+            if docs is None:
+                raise SearchnewsError("nothing to evaluate: give --docs FILE (or an existing "
+                                      "--index)")
+            build_index(ix, docs)
         try:
             yield ix
         finally:
@@ -221,15 +354,15 @@ def evaluate(ix: Index, queries: Sequence[EvalQuery], progress: bool = False) ->
             "elapsed": round(time.monotonic() - started, 1)}
 
 
-def evaluate_stock(docs: Path, queries: Sequence[EvalQuery], titles: bool) -> dict:
+def evaluate_stock(docs: EvalDocs, queries: Sequence[EvalQuery]) -> dict:
     """The same queries against stock Whoosh (:mod:`searchnews.stock`) over the same
-    documents, titles searched or not alike: mean metrics per query variant."""
+    documents (distractors too), titles searched or not alike: mean metrics per variant."""
     from whoosh import index as whoosh_index
 
     from . import stock
-    fields = ("title", "text") if titles else ("text",)
+    fields = ("title", "text") if docs.titles else ("text",)
     with tempfile.TemporaryDirectory(prefix="searchnews-eval-stock-") as tmp:
-        stock.build(paragraph_records(iter_articles(docs)), Path(tmp))
+        stock.build(docs.records(), Path(tmp))
         with whoosh_index.open_dir(tmp).searcher() as searcher:
             return {variant: {m: round(x, 4) for m, x in mean_metrics(
                         query_metrics(stock.ranked_articles(searcher, rewrite(q.text), fields, K),
@@ -239,9 +372,15 @@ def evaluate_stock(docs: Path, queries: Sequence[EvalQuery], titles: bool) -> di
 
 def render_table(result: dict) -> str:
     """The result as a few lines for a terminal."""
+    about = [f"titles {'indexed' if result['titles_indexed'] else 'not indexed'}"]
+    variant = result.get("variant", {})
+    if variant.get("articles"):
+        about.append(f"{variant['documents']:,} judged whole articles")
+    distractors = variant.get("distractors")
+    if distractors:
+        about.append(f"{sum(d['paragraphs'] for d in distractors):,} of them distractors")
     head = (f"{result['queries']:,} queries on {result['paragraphs']:,} paragraphs "
-            f"(titles {'indexed' if result['titles_indexed'] else 'not indexed'}) "
-            f"in {result['elapsed']:.1f}s")
+            f"({', '.join(about)}) in {result['elapsed']:.1f}s")
     if result["unsearchable"]:
         head += f"; {result['unsearchable']} with no searchable word (scored 0)"
     rows = [f"{'':<24}" + "".join(f"{m.upper().replace('RECALL', 'R'):>10}" for m in METRICS)]
@@ -261,38 +400,78 @@ def render_table(result: dict) -> str:
               type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Known-item queries {query, article_id}: each headline should find its "
                    "article in an index built without titles.")
+@click.option("--distractors", "distractors", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Articles (any format searchnews reads) indexed beside --docs, never "
+                   "relevant; their ids must differ from the judged ones. Repeatable.")
+@click.option("--articles", is_flag=True,
+              help="Merge the judged documents that share a title into one article each "
+                   "(paragraphs in file order), relevant ids mapped to their article.")
 @click.option("--titles/--no-titles", default=True, show_default=True,
-              help="Index the documents' titles (always off with --headlines).")
+              help="Index the documents' titles, distractors' too (always off with "
+                   "--headlines).")
 @click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Use this index if it exists, else build it here from --docs "
                                  "(default: a temporary index).")
 @click.option("--stock", is_flag=True,
               help="Also run the queries against stock Whoosh (LanguageAnalyzer(\"es\"), "
-                   "BM25F, an OR query of the words) over the same --docs.")
+                   "BM25F, an OR query of the words) over the same documents.")
+@click.option("--split", type=click.Choice(["odd", "even"]), default=None,
+              help="Score every other query only: the 1st, 3rd, 5th… (odd) or the 2nd, "
+                   "4th… (even), to tune on one half and check on the other.")
+@click.option("--sample", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Score N queries spread evenly over the file (after --split).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def eval_cmd(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
-             titles: bool, index_dir: Path | None, stock: bool, as_json: bool) -> None:
+             distractors: tuple[Path, ...], articles: bool, titles: bool,
+             index_dir: Path | None, stock: bool, split: str | None, sample: int | None,
+             as_json: bool) -> None:
     """Measure ranking quality: MRR@10, Recall@1/@10, nDCG@10, with and without accents."""
     from .cli import handle_errors   # here, not at import time: cli.py imports this module
     handle_errors(run_eval)(docs, queries_path, headlines_path, titles, index_dir, stock,
-                            as_json)
+                            as_json, distractors=distractors, articles=articles, split=split,
+                            sample=sample)
 
 
 def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
-             titles: bool, index_dir: Path | None, stock: bool, as_json: bool) -> None:
+             titles: bool, index_dir: Path | None, stock: bool, as_json: bool,
+             distractors: Sequence[Path] = (), articles: bool = False,
+             split: str | None = None, sample: int | None = None) -> None:
     """The body of ``searchnews eval`` (errors are raised; the command reports them)."""
     if (queries_path is None) == (headlines_path is None):
         raise SearchnewsError("give exactly one of --queries FILE and --headlines FILE")
     if stock and docs is None:
         raise SearchnewsError("--stock builds its index from --docs FILE: give it")
+    if articles and headlines_path is not None:
+        raise SearchnewsError("--articles merges judged documents by title: use it with "
+                              "--queries (headline queries already find whole articles)")
+    for flag, given in (("--distractors", distractors), ("--articles", articles)):
+        if given and index_dir is not None:
+            raise SearchnewsError(f"{flag} builds an index of its own: omit --index")
+        if given and docs is None:
+            raise SearchnewsError(f"{flag} needs the judged documents: give --docs FILE")
     headlines = headlines_path is not None
-    queries = load_queries(headlines_path or queries_path, headlines=headlines)
-    with eval_index(docs, index_dir, titles and not headlines) as ix:
+    queries = select_queries(load_queries(headlines_path or queries_path, headlines=headlines),
+                             split, sample)
+    reused = index_dir is not None and Index(index_dir).exists
+    if reused and docs is not None:
+        click.echo(f"searchnews: evaluating {index_dir}/ as it is (--docs not read"
+                   f"{', but for --stock' if stock else ''})", err=True)
+    collection = None if docs is None or (reused and not stock) else \
+        EvalDocs.read(docs, distractors, titles=titles and not headlines, articles=articles)
+    if collection is not None:
+        queries = collection.judge(queries)
+    with eval_index(collection, index_dir) as ix:
         if headlines and titles_indexed(ix):
             raise SearchnewsError(f"{ix.path}/ indexes titles, so a headline would find its "
                                   "own article trivially: evaluate headlines on a body-only "
                                   "index (omit --index, or name a new folder)")
         result = evaluate(ix, queries, progress=not as_json and sys.stderr.isatty())
+    result["variant"] = {"queries": str(headlines_path or queries_path), "headlines": headlines,
+                         "split": split, "sample": sample,
+                         "index": str(index_dir) if reused else None,
+                         **(collection.describe() if collection is not None and not reused
+                            else {"docs": None})}
     if stock:
-        result["stock"] = evaluate_stock(docs, queries, titles and not headlines)
+        result["stock"] = evaluate_stock(collection, queries)
     click.echo(json.dumps(result) if as_json else render_table(result))
