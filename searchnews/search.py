@@ -38,8 +38,11 @@ from .vocabulary import Vocabulary
 from .errors import QueryError
 
 TEXT_FIELDS = ("title", "text")
-TITLE_BOOST = 1.5
-POOL = 100                 # BM25F hits of each tier re-ranked (ranking.rerank)
+# The title's weight against the text in BM25F: equal. 1.5 gained 0.0003 MRR@10 on squad-es,
+# whose titles name each Wikipedia article, and lost 0.003 on squad-es among news paragraphs
+# (as paragraphs and as whole articles), whose titles say less about each paragraph.
+TITLE_BOOST = 1.0
+POOL = 400                 # BM25F hits of each tier re-ranked (ranking.rerank)
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
