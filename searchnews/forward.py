@@ -15,12 +15,15 @@ operations over the lot.
 from __future__ import annotations
 
 from array import array
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from . import columnar
 from .evidence import Matches, QueryWords
+
+
+Tokens = tuple  # (spelling ids, character starts) of a text's words, as two arrays
 
 
 class Forward:
@@ -30,8 +33,9 @@ class Forward:
         self.ids: dict[str, int] = {}
         self.stems: list[str] = []          # by spelling id (ids in order first seen)
         self.text_ends = array("Q")
-        self.text = array("I")
-        self.title_starts, self.title_ends, self.title = array("I"), array("I"), array("I")
+        self.text, self.text_chars = array("I"), array("I")
+        self.title_starts, self.title_ends = array("I"), array("I")
+        self.title, self.title_chars = array("I"), array("I")
         self.article = array("I")
         self._last_title: tuple[object, int, int] | None = None
         self._last_article: object = None
@@ -48,17 +52,20 @@ class Forward:
             out.append(i)
         return out
 
-    def add(self, docnum: int, text: array, title: array | None, article_id: object) -> None:
-        """Document ``docnum`` (the next one): its text's and title's spelling ids. The same
+    def add(self, docnum: int, text: Tokens, title: Tokens | None, article_id: object) -> None:
+        """Document ``docnum`` (the next one): its text's and title's words. The same
         ``title`` object as the previous document's is stored once."""
         if docnum != len(self.article):
             raise ValueError(f"forward index: document {docnum} out of order")
-        self.text.extend(text)
+        self.text.extend(text[0])
+        self.text_chars.extend(text[1])
         self.text_ends.append(len(self.text))
         last = self._last_title
         if last is None or last[0] is not title:
             start = len(self.title)
-            self.title.extend(title or ())
+            if title is not None:
+                self.title.extend(title[0])
+                self.title_chars.extend(title[1])
             last = self._last_title = (title, start, len(self.title))
         self.title_starts.append(last[1])
         self.title_ends.append(last[2])
@@ -82,6 +89,9 @@ class Forward:
             return columnar.smallest(rank[np.frombuffer(ids, np.uint32)] if len(ids)
                                      else np.empty(0, np.uint32))
 
+        def offsets(chars: array) -> np.ndarray:
+            return columnar.smallest(np.frombuffer(chars, np.uint32))
+
         return [*columnar.lexicon("spellings", [spellings[i] for i in order]),
                 ("spellings.stem", stem_of),
                 *columnar.lexicon("stems", stems),
@@ -90,9 +100,11 @@ class Forward:
                 ("stems.spellings", np.argsort(stem_of, kind="stable").astype(np.uint32)),
                 ("text.ends", np.frombuffer(self.text_ends, np.uint64)),
                 ("text", renumbered(self.text)),
+                ("text.chars", offsets(self.text_chars)),
                 ("title.starts", np.frombuffer(self.title_starts, np.uint32)),
                 ("title.ends", np.frombuffer(self.title_ends, np.uint32)),
                 ("title", renumbered(self.title)),
+                ("title.chars", offsets(self.title_chars)),
                 ("article", np.frombuffer(self.article, np.uint32))]
 
 
@@ -125,8 +137,38 @@ class SegmentForward:
         self.text_ends, self.text = a["text.ends"], a["text"]
         self.title_starts, self.title_ends, self.title = a["title.starts"], a["title.ends"], \
             a["title"]
+        self.text_chars, self.title_chars = a["text.chars"], a["title.chars"]
         self.article = a["article"]
         self._lookups: dict[QueryWords, tuple] = {}
+        self._spelled: dict[tuple[frozenset, frozenset], np.ndarray] = {}
+        self._codes: np.ndarray | None = None
+
+    def codes(self) -> np.ndarray:
+        """Each spelling as a number: its first 8 bytes, its length mixed into the top byte
+        (:func:`duplicates.code`), the same in every segment."""
+        if self._codes is None:
+            lengths = np.diff(self.spellings.ends.astype(np.int64), prepend=0)
+            self._codes = self.spellings.p8 ^ (lengths.astype(np.uint64) << np.uint64(56))
+        return self._codes
+
+    def spelling_ids(self, stems: frozenset[str], words: frozenset[str]) -> np.ndarray:
+        """The ids (sorted) of the spellings that carry one of ``stems`` or are one of
+        ``words``."""
+        key = (stems, words)
+        found = self._spelled.get(key)
+        if found is None:
+            parts = [np.array([i for i in self.spellings.find(
+                [w.encode("utf-8") for w in words]) if i >= 0], np.int64)]
+            for stem in self.stems.find([t.encode("utf-8") for t in stems]):
+                if stem >= 0:
+                    lo = int(self.stem_spelling_ends[stem - 1]) if stem else 0
+                    parts.append(self.stem_spellings[lo:int(self.stem_spelling_ends[stem])]
+                                 .astype(np.int64))
+            found = np.unique(np.concatenate(parts))
+            if len(self._spelled) > 64:
+                self._spelled.clear()
+            self._spelled[key] = found
+        return found
 
     def _lookup(self, q: QueryWords) -> tuple:
         """The query in this segment's ids: (spelling ids of its words sorted, their word),
@@ -258,14 +300,54 @@ def article_spans(columns: columnar.Columns, docs: np.ndarray
     return starts, ends
 
 
-def spellings_of(columns: columnar.Columns, stems: Iterable[str]) -> set[str]:
-    """Every folded spelling of the index whose term is one of ``stems``."""
-    wanted = [t.encode("utf-8") for t in stems]
-    out: set[str] = set()
-    for f, _ in _segments(columns):
-        for stem in f.stems.find(wanted):
-            if stem >= 0:
-                lo = int(f.stem_spelling_ends[stem - 1]) if stem else 0
-                out.update(f.spellings[int(i)].decode("utf-8")
-                           for i in f.stem_spellings[lo:int(f.stem_spelling_ends[stem])])
+def marked_starts(columns: columnar.Columns, docs: Sequence[int], field: str,
+                  stems: frozenset[str], words: frozenset[str] = frozenset()
+                  ) -> list[list[int]]:
+    """For each document, where (characters into its text, or title with ``field="title"``)
+    each of its words starts that carries one of ``stems`` or is spelled as one of
+    ``words``: the words to highlight, without analysing the text again."""
+    segments = _segments(columns)
+    docs = np.asarray(docs, np.int64)
+    seg = np.searchsorted([offset for _, offset in segments], docs, "right") - 1
+    out: list[list[int]] = [[] for _ in range(len(docs))]
+    for i in np.unique(seg).tolist():
+        where = np.flatnonzero(seg == i)
+        f, offset = segments[i]
+        local = docs[where] - offset
+        if field == "title":
+            starts, ends, tokens, chars = f.title_starts[local], f.title_ends[local], \
+                f.title, f.title_chars
+        else:
+            ends = f.text_ends[local].astype(np.int64)
+            starts = np.where(local > 0, f.text_ends[local - 1], 0).astype(np.int64)
+            tokens, chars = f.text, f.text_chars
+        found, which, within = _gather(starts, ends, tokens)
+        marked = f.spelling_ids(stems, words)
+        at = np.minimum(np.searchsorted(marked, found), max(len(marked) - 1, 0))
+        hit = marked[at] == found if len(marked) else np.zeros(len(found), bool)
+        first = starts.astype(np.int64)[which[hit]] + within[hit]
+        for doc, char in zip(where[which[hit]].tolist(), chars[first].tolist()):
+            out[doc].append(char)
+    return out
+
+
+def spelling_codes(columns: columnar.Columns, docs: Sequence[int]) -> list[list[int]]:
+    """Each document's words in order as numbers that tell spellings apart across
+    segments (the first 8 bytes of the spelling, with its length mixed in), for comparing
+    paragraphs (near-duplicates)."""
+    segments = _segments(columns)
+    docs = np.asarray(docs, np.int64)
+    seg = np.searchsorted([offset for _, offset in segments], docs, "right") - 1
+    out: list[list[int]] = [[] for _ in range(len(docs))]
+    for i in np.unique(seg).tolist():
+        where = np.flatnonzero(seg == i)
+        f, offset = segments[i]
+        local = docs[where] - offset
+        ends = f.text_ends[local].astype(np.int64)
+        starts = np.where(local > 0, f.text_ends[local - 1], 0).astype(np.int64)
+        tokens, which, _ = _gather(starts, ends, f.text)
+        codes = f.codes()[tokens]
+        bounds = np.cumsum(ends - starts)
+        for doc, part in zip(where.tolist(), np.split(codes, bounds[:-1])):
+            out[doc] = part.tolist()
     return out

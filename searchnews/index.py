@@ -84,13 +84,20 @@ class Index:
         self._searcher = None
         self._gen: Path | None = None
         self._vocabulary: tuple | None = None
+        self._current: tuple | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
     def current_dir(self) -> Path:
-        """The live generation's folder; a clear error when there is no index yet."""
+        """The live generation's folder; a clear error when there is no index yet. CURRENT
+        is read again only when it was replaced (a query asks for it more than once)."""
+        current = self.path / "CURRENT"
         try:
-            name = (self.path / "CURRENT").read_text().strip()
+            st = os.stat(current)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if self._current is not None and self._current[0] == stamp:
+                return self._current[1]
+            name = current.read_text().strip()
         except FileNotFoundError:
             raise IndexMissingError(f"no index at {self.path}/: build one with "
                                     f"'searchnews index PATH...'") from None
@@ -99,6 +106,7 @@ class Index:
         gen = self.path / name
         if not name.startswith("gen-") or not gen.is_dir():
             raise SearchnewsError(self._broken(f"CURRENT names a missing generation '{name}'"))
+        self._current = (stamp, gen)
         return gen
 
     @property

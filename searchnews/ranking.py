@@ -81,11 +81,12 @@ def spelling_idf(q: QueryWords, idf: np.ndarray, counts: Mapping[str, int] | Non
 
 
 def rerank(base: np.ndarray, m: Matches, q: QueryWords, idf: np.ndarray,
-           surface_idf: np.ndarray) -> np.ndarray:
+           surface_idf: np.ndarray, pools: np.ndarray | None = None) -> np.ndarray:
     """The candidates' scores: BM25F (``base``) plus the proximity and adjacency bonuses,
     plus the exact-spelling score, times the share of the query's IDF each covers
     (derivations counting in part). ``idf``: of each of ``q.words``; ``surface_idf``: of
-    each of ``q.surfaces``. A query of one word is left as BM25F ranks it."""
+    each of ``q.surfaces``; ``pools``: which pool each candidate is of (the exact-spelling
+    length norm is each pool's mean length). A query of one word is left as BM25F ranks it."""
     if not q.pairs:
         return base
     n, words = m.n, len(q.words)
@@ -109,8 +110,9 @@ def rerank(base: np.ndarray, m: Matches, q: QueryWords, idf: np.ndarray,
         docs = np.concatenate([m.text_doc, m.title_doc])[which >= 0]
         tf = np.bincount(docs * len(q.surfaces) + which[which >= 0],
                          minlength=n * len(q.surfaces)).reshape(n, len(q.surfaces))
-        mean = m.length.mean() if n else 1.0
-        norm = K1 * (1 - B + B * m.length / (mean or 1.0))
+        pools = np.zeros(n, np.int64) if pools is None else pools
+        mean = np.bincount(pools, weights=m.length) / np.maximum(np.bincount(pools), 1)
+        norm = K1 * (1 - B + B * m.length / np.where(mean > 0, mean, 1.0)[pools])
         spelled = (surface_idf * tf * (K1 + 1) / (tf + norm[:, None])).sum(axis=1)
     score = base + PROXIMITY_WEIGHT * bonus + EXACT_WEIGHT * spelled
     if COORDINATION:

@@ -29,10 +29,10 @@ from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, plugins, syntax
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
-from . import columnar, evidence, forward
+from . import columnar, duplicates, evidence, forward
 from .analysis import WORD_RE, fold, term
 from .evidence import QueryWords
-from .highlight import Highlighter
+from .highlight import Highlighter, spans_at
 from .ranking import BM25F, rerank, spelling_idf
 from .vocabulary import Vocabulary
 from .errors import QueryError
@@ -45,7 +45,6 @@ TITLE_BOOST = 1.0
 POOL = 400                 # BM25F hits of each tier re-ranked (ranking.rerank)
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
-DUPLICATE_JACCARD = 0.8      # word-trigram overlap above which two paragraphs are one story
 WEIGHTING = BM25F(B=0.75, K1=1.2)
 
 # What users may type before a colon (Spanish and English), and the index field it means.
@@ -432,10 +431,10 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
         ranked = [(docnum, None) for docnum, _ in ranked]
     else:
         ranked = _relevance(searcher, parsed, want, flt, group, vocabulary)
-    marks = _highlighters(searcher, _marked_terms(parsed))
-    hits = _hits(searcher, ranked, marks, dedup, limit)
+    marked = _marked_terms(parsed)
+    hits = _hits(searcher, ranked, marked, dedup, limit)
     if group and hits:
-        _attach_others(searcher, parsed.q_any, hits, more, marks)
+        _attach_others(searcher, parsed.q_any, hits, more, marked)
     if suggestion and hits:
         hits.suggestion = suggestion
     elif vocabulary and (len(hits) < min(3, limit) or _has_unknown_word(searcher, typed)):
@@ -477,8 +476,7 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
     own = np.fromiter(searcher.reader().postings("article_id", article_id).all_ids(), np.int64)
     ranked = _ranked(searcher, [q], limit * 2 + 5, {"mask": own}, group=True)
     stems = {t for t, _ in keys}
-    marks = _highlighters(searcher, {"title": stems, "text": stems, WORDS: set()})
-    return _hits(searcher, ranked, marks, True, limit)
+    return _hits(searcher, ranked, {"title": stems, "text": stems, WORDS: set()}, True, limit)
 
 
 def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: np.ndarray | None,
@@ -507,10 +505,10 @@ def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: np.ndarr
 
 def rescorer(q: QueryWords, idf: np.ndarray, surface_idf: np.ndarray,
              matches: Callable[[np.ndarray], evidence.Matches]
-             ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """``relevance_order``'s re-scoring of a pool (docnums, BM25F scores), whatever the
+             ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """``relevance_order``'s re-scoring of a pool (docnums, BM25F scores, tiers), whatever the
     engine: ``matches`` gives the candidates' evidence, :func:`ranking.rerank` the scores."""
-    return lambda docs, scores: rerank(scores, matches(docs), q, idf, surface_idf)
+    return lambda docs, scores, tiers: rerank(scores, matches(docs), q, idf, surface_idf, tiers)
 
 
 def _searched_fields(stored: dict) -> tuple[str, str]:
@@ -521,21 +519,21 @@ def _searched_fields(stored: dict) -> tuple[str, str]:
 def relevance_order(parsed: ParsedQuery,
                     fetch: Callable[[Q.Query, int], tuple[np.ndarray, np.ndarray]],
                     article_keys: Callable[[np.ndarray], np.ndarray] | None,
-                    rescore: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
+                    rescore: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None,
                     want: int) -> list[tuple[int, float]]:
     """(docnum, score) best first, whatever the engine: paragraphs with every query word,
     then those with some, each tier's best POOL candidates (``fetch``: docnums and BM25F
-    scores, best first) re-scored by ``rescore`` (:func:`searchnews.ranking.rerank`; None:
-    a query of one word keeps BM25F's order); with ``article_keys`` (docnums → a number per
-    article), only the best paragraph per article. The any-word tier runs only when the
-    first falls short."""
+    scores, best first) re-scored together by ``rescore`` (docnums, scores, tier of each;
+    :func:`searchnews.ranking.rerank`; None: a query of one word keeps BM25F's order); with
+    ``article_keys`` (docnums → a number per article), only the best paragraph per article.
+    The any-word tier is fetched only when the first has too few articles."""
     tiers = [parsed.q_all] + ([parsed.q_any] if parsed.q_any != parsed.q_all else [])
     # re-ranking needs a pool deeper than the page; the partial matches of the second tier
     # are re-ranked as deep as the first: for a long question they are most of what is found
     depth = max(POOL if rescore is not None else 0, want * 2)
     complete: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # tiers that fell short
     while True:
-        docs_out, scores_out, keys_out = [], [], []
+        pools: list[tuple[np.ndarray, np.ndarray]] = []
         taken = np.empty(0, np.int64)
         exhausted = True
         for i, tier in enumerate(tiers):
@@ -543,28 +541,32 @@ def relevance_order(parsed: ParsedQuery,
             if len(docs) < depth:       # a deeper look would find nothing more
                 complete[i] = (docs, scores)
             exhausted = exhausted and len(docs) < depth
-            fresh = ~np.isin(docs, taken)
-            docs, scores = docs[fresh], scores[fresh]
+            if len(taken):
+                fresh = ~np.isin(docs, taken)
+                docs, scores = docs[fresh], scores[fresh]
+            pools.append((docs, scores))
             taken = np.concatenate([taken, docs])
-            if rescore is not None and len(docs):
-                scores = rescore(docs, scores)
-            order = np.argsort(-scores, kind="stable")   # ties keep BM25F's order
-            docs, scores = docs[order], scores[order]
-            if article_keys is not None and len(docs):
-                keys = article_keys(docs)
-                first = np.sort(np.unique(keys, return_index=True)[1])
-                seen = np.concatenate(keys_out) if keys_out else keys[:0]
-                first = first[~np.isin(keys[first], seen)]
-                docs, scores = docs[first], scores[first]
-                keys_out.append(keys[first])
-            docs_out.append(docs)
-            scores_out.append(scores)
-            if sum(map(len, docs_out)) >= want:
+            # the articles a tier's pool holds do not depend on the order re-ranking gives
+            if len(np.unique(article_keys(taken)) if article_keys is not None
+                   else taken) >= want:
                 break
-        found = list(zip(np.concatenate(docs_out).tolist(), np.concatenate(scores_out).tolist()))
+        docs = np.concatenate([d for d, _ in pools])
+        scores = np.concatenate([s for _, s in pools])
+        tier_of = np.repeat(np.arange(len(pools)), [len(d) for d, _ in pools])
+        if rescore is not None and len(docs):
+            scores = rescore(docs, scores, tier_of)
+        order, start = [], 0
+        for d, _ in pools:               # each tier after the one before; ties keep BM25F's
+            order.append(start + np.argsort(-scores[start:start + len(d)], kind="stable"))
+            start += len(d)
+        order = np.concatenate(order)
+        docs, scores = docs[order], scores[order]
+        if article_keys is not None and len(docs):
+            first = np.sort(np.unique(article_keys(docs), return_index=True)[1])
+            docs, scores = docs[first], scores[first]
         # one article may fill many places: look deeper until enough articles are found
-        if len(found) >= want or exhausted:
-            return found[:want]
+        if len(docs) >= want or exhausted:
+            return list(zip(docs[:want].tolist(), scores[:want].tolist()))
         depth *= 4
 
 
@@ -639,17 +641,43 @@ def _fetch(searcher: Searcher, q: Q.Query, limit: int, options: dict
 
 
 def _hits(searcher: Searcher, ranked: list[tuple[int, float | None]],
-          marks: dict[str, Highlighter], dedup: bool, limit: int) -> Results:
-    """The ranked paragraphs as hits, duplicates folded, the first ``limit`` highlighted."""
-    stored = {docnum: searcher.stored_fields(docnum) for docnum, _ in ranked}
-    hits = Results(_hit(stored[docnum], docnum, score) for docnum, score in ranked)
+          marked: dict[str, set[str]], dedup: bool, limit: int) -> Results:
+    """The ranked paragraphs as hits, near-duplicates folded into the better ranked (their
+    words compared through the forward index, or the stored text), the first ``limit``
+    highlighted; stored fields are read for what is shown only."""
+    docs = [docnum for docnum, _ in ranked]
     if dedup:
-        hits[:] = fold_duplicates(hits)
-    del hits[limit:]
-    for rank, hit in enumerate(hits, 1):
+        groups = duplicates.fold([duplicates.signature(c) for c in _codes(searcher, docs)])
+    else:
+        groups = [[i] for i in range(len(docs))]
+    groups = groups[:limit]
+    stored = {docs[i]: searcher.stored_fields(docs[i]) for g in groups for i in g}
+    hits = Results()
+    for rank, group in enumerate(groups, 1):
+        hit = _hit(stored[docs[group[0]]], docs[group[0]], ranked[group[0]][1])
         hit.rank = rank
-        _highlight(hit, stored[hit.docnum], marks)
+        hit.duplicates = [_hit(stored[docs[i]], docs[i], None).place() for i in group[1:]]
+        hits.append(hit)
+    _highlight(searcher, hits, stored, marked)
     return hits
+
+
+def _codes(searcher: Searcher, docs: list[int]) -> list[list[int]]:
+    """Each paragraph's words as :mod:`duplicates` compares them."""
+    columns = columnar.Columns.of(searcher)
+    if columns is not None:
+        return forward.spelling_codes(columns, docs)
+    return [duplicates.text_codes(searcher.stored_fields(d)["text"]) for d in docs]
+
+
+def fold_duplicates(hits: list[Hit]) -> list[Hit]:
+    """Hits with the near-identical ones folded into the better ranked one's
+    ``duplicates``, their texts analysed again (for engines without a forward index)."""
+    groups = duplicates.fold([duplicates.signature(duplicates.text_codes(h.text))
+                              for h in hits])
+    for group in groups:
+        hits[group[0]].duplicates += [hits[i].place() for i in group[1:]]
+    return [hits[group[0]] for group in groups]
 
 
 def _hit(d: dict, docnum: int, score: float | None) -> Hit:
@@ -660,25 +688,40 @@ def _hit(d: dict, docnum: int, score: float | None) -> Hit:
                text=d["text"], n_paragraphs=d.get("n_paragraphs", 0), docnum=docnum)
 
 
-def _highlight(hit: Hit, d: dict, marks: dict[str, Highlighter]) -> Hit:
-    """Mark the matched words of the text and of the title, if the title is searched."""
-    hit.highlights = marks["text"].spans(d["text"])
-    if d.get("title"):
-        hit.title_highlights = marks["title"].spans(d["title"])
-    return hit
+def _highlight(searcher: Searcher, hits: list[Hit], stored: dict[int, dict],
+               marked: dict[str, set[str]]) -> None:
+    """Mark the matched words of each hit's text and of its title, if the title is
+    searched: where they start is in the forward index; else each text is analysed."""
+    columns = columnar.Columns.of(searcher)
+    words = frozenset(marked[WORDS])
+    if columns is not None:
+        docs = [h.docnum for h in hits]
+        texts = forward.marked_starts(columns, docs, "text", frozenset(marked["text"]), words)
+        titles = forward.marked_starts(columns, docs, "title", frozenset(marked["title"]),
+                                       words)
+        for hit, text, title in zip(hits, texts, titles):
+            hit.highlights = spans_at(hit.text, text)
+            hit.title_highlights = spans_at(hit.title, title)
+        return
+    marks = {f: Highlighter(marked[f], marked[WORDS]) for f in TEXT_FIELDS}
+    for hit in hits:
+        hit.highlights = marks["text"].spans(hit.text)
+        if stored[hit.docnum].get("title"):
+            hit.title_highlights = marks["title"].spans(hit.title)
 
 
 def _attach_others(searcher: Searcher, q: Q.Query, hits: list[Hit], more: int,
-                   marks: dict[str, Highlighter]) -> None:
+                   marked: dict[str, set[str]]) -> None:
     """Count each hit's matching paragraphs in its article and, when ``more``, attach the
     best others."""
     for hit, found in zip(hits, _article_matches(searcher, q, hits, more > 0)):
         found = sorted(found, reverse=True)
         hit.matches = max(1, len(found))
         others = [(sc, d) for sc, d in found if d != hit.docnum][:more]
-        hit.others = sorted((_highlight(_hit(stored, d, sc), stored, marks)
-                             for sc, d in others for stored in [searcher.stored_fields(d)]),
+        stored = {d: searcher.stored_fields(d) for _, d in others}
+        hit.others = sorted((_hit(stored[d], d, sc) for sc, d in others),
                             key=lambda h: h.paragraph)
+        _highlight(searcher, hit.others, stored, marked)
 
 
 def _article_matches(searcher: Searcher, q: Q.Query, hits: list[Hit], scored: bool
@@ -723,15 +766,6 @@ def _article_matches(searcher: Searcher, q: Q.Query, hits: list[Hit], scored: bo
     return [by_article.get(h.article_id, []) for h in hits]
 
 
-def _highlighters(searcher: Searcher, marked: dict[str, set[str]]) -> dict[str, Highlighter]:
-    """One highlighter per searched field, from :func:`_marked_terms`; the forward index
-    tells which spellings carry the marked stems."""
-    columns = columnar.Columns.of(searcher)
-    return {f: Highlighter(marked[f], marked[WORDS],
-                           forward.spellings_of(columns, marked[f]) if columns else None)
-            for f in TEXT_FIELDS}
-
-
 def _marked_terms(parsed: ParsedQuery) -> dict[str, set[str]]:
     """What to highlight: the stems of the query's positive words per field, and the
     indexed words its prefix and fuzzy words expanded to."""
@@ -740,37 +774,6 @@ def _marked_terms(parsed: ParsedQuery) -> dict[str, set[str]]:
         if fieldname in out and isinstance(item, str):
             out[fieldname].add(item)
     return out
-
-
-# -- duplicates ------------------------------------------------------------------------------
-
-def _shingles(text: str) -> frozenset:
-    """The paragraph's word trigrams (lowercase): copies of one wire story share them."""
-    words = WORD_RE.findall(text.lower())
-    if len(words) < 3:
-        return frozenset([tuple(words)])
-    return frozenset(zip(words, words[1:], words[2:]))
-
-
-def fold_duplicates(hits: list[Hit]) -> list[Hit]:
-    """Fold each hit whose text is near-identical (word-trigram Jaccard ≥ 0.8) to a better
-    ranked one into that one's ``duplicates``. Sets whose sizes differ by more than that
-    ratio cannot be near-identical, so most pairs are told apart without comparing them."""
-    kept: list[tuple[Hit, frozenset]] = []
-    for hit in hits:
-        sig = _shingles(hit.text)
-        for best, best_sig in kept:
-            small, large = sorted((len(sig), len(best_sig)))
-            if small < DUPLICATE_JACCARD * large:
-                continue
-            common = len(sig & best_sig)
-            union = len(sig) + len(best_sig) - common
-            if union and common / union >= DUPLICATE_JACCARD:
-                best.duplicates.append(hit.place())
-                break
-        else:
-            kept.append((hit, sig))
-    return [h for h, _ in kept]
 
 
 # -- suggestions -----------------------------------------------------------------------------

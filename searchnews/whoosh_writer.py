@@ -39,30 +39,34 @@ from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
 from . import analysis, columnar
-from .forward import Forward
+from .forward import Forward, Tokens
 from .errors import SearchnewsError
 
 _POSITIONS = Positions()        # decodes the positions of postings merged in from a segment
 
 
-def _analyse(words: list[str], stem: bool, forward: Forward
-             ) -> tuple[dict[str, list[int]], array]:
-    """term -> positions of the words (stopwords not counted), as the Positions format
-    records them, and the words' spelling ids in the forward index."""
+def _analyse(value: str, stem: bool, forward: Forward
+             ) -> tuple[list[str], dict[str, list[int]], Tokens]:
+    """The words of a text, term -> positions of its words (stopwords not counted) as the
+    Positions format records them, and its words in the forward index (spelling ids and
+    where each starts)."""
     out: dict[str, list[int]] = {}
-    tokens = []
+    tokens, starts, words = [], array("I"), []
     token = analysis.token
-    for word in words:
+    for m in analysis.WORD_RE.finditer(value):
+        word = m.group()
+        words.append(word)
         found = token(word)
         if found is not None:
             tokens.append(found)
+            starts.append(m.start())
             t = found[1] if stem else found[0]
             poses = out.get(t)
             if poses is None:
                 out[t] = [len(tokens) - 1]
             else:
                 poses.append(len(tokens) - 1)
-    return out, forward.spelling_ids(tokens)
+    return words, out, (forward.spelling_ids(tokens), starts)
 
 
 def _fill_blocks(pw, docnums: array, weights: list[float], values: list[bytes | None],
@@ -171,8 +175,8 @@ class BulkWriter(SegmentWriter):
                 perdoc.add_column_value(fieldname, field.column_type,
                                         field.to_column_value(value))
         perdoc.finish_doc()
-        self.forward.add(docnum, spellings.get("text") or array("I"), spellings.get("title"),
-                         fields.get("article_id"))
+        self.forward.add(docnum, spellings.get("text") or (array("I"), array("I")),
+                         spellings.get("title"), fields.get("article_id"))
         self._added = True
         self.docnum += 1
 
@@ -182,10 +186,9 @@ class BulkWriter(SegmentWriter):
         first = self.docnum
         docmap = super().write_per_doc(fieldnames, reader)
         for docnum, (_, stored) in enumerate(reader.iter_docs(), first):
-            text, title = (analysis.WORD_RE.findall(stored.get(f) or "") for f in
-                           ("text", "title"))
-            self.forward.add(docnum, _analyse(text, True, self.forward)[1],
-                             _analyse(title, True, self.forward)[1] if title else None,
+            title = stored.get("title")
+            self.forward.add(docnum, _analyse(stored.get("text") or "", True, self.forward)[2],
+                             _analyse(title, True, self.forward)[2] if title else None,
                              stored.get("article_id"))
         return docmap
 
@@ -203,23 +206,22 @@ class BulkWriter(SegmentWriter):
             if last[3] and analysis.recording is not None:
                 analysis.recording.update(last[3])      # counted as if analysed again
             return last[1], last[2], last[4]
-        words = spellings = None
+        words = tokens = None
         if tokenizer is not None:
-            words = analysis.WORD_RE.findall(value)
+            words, positions, tokens = _analyse(value, tokenizer.stem, self.forward)
             if analysis.recording is not None:
                 analysis.recording.update(words)
             encode = field.format.encode
-            positions, spellings = _analyse(words, tokenizer.stem, self.forward)
             postings = [((fieldname, text.encode("utf-8")), float(len(poses)), encode(poses),
                          poses) for text, poses in positions.items()]
-            length = len(spellings)
+            length = len(tokens[0])
         else:
             postings, length = [], 0
             for tbytes, freq, weight, vbytes in field.index(value):
                 postings.append(((fieldname, tbytes), weight, vbytes, None))
                 length += freq if field.scorable else 0
-        self._last[fieldname] = (value, postings, length, words, spellings)
-        return postings, length, spellings
+        self._last[fieldname] = (value, postings, length, words, tokens)
+        return postings, length, tokens
 
     def _flush_segment(self) -> None:
         """Write the pooled postings, terms in order, each with its document's field length."""
