@@ -15,7 +15,7 @@ from typing import Callable
 
 import click
 
-from . import __version__
+from . import __version__, batch
 from .errors import SearchnewsError
 from .engine import engine_url, open_engine
 from .index import DEFAULT_WAIT, Index, IndexReport
@@ -230,36 +230,46 @@ def print_hits(hits: list, as_json: bool, color: str, nothing: str) -> None:
 
 
 def run_batch(ix: Index, lines, options: dict) -> int:
-    """JSONL hits for each query of a file, tagged ``query_id``; the index is opened once.
-    A query that fails gives a line with ``error`` and the others still run."""
-    found = failed = False
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        qid, text = lineno, line.strip()
-        if text.startswith("{"):
-            try:
-                record = json.loads(text)
-                qid = record.get("id", record.get("qid", lineno))
-                text = record["query"]
-            except (ValueError, KeyError, AttributeError):
-                fail(f"error: batch line {lineno}: expected a query or a JSON object with "
-                     f"\"query\"")
-                failed = True
+    """JSONL hits for each query of a file, tagged ``query_id``; the index is opened once
+    (once per worker process for a long batch: :mod:`searchnews.batch`). A query that fails
+    gives a line with ``error`` and the others still run."""
+    bad: list[int] = []
+
+    def queries():
+        for lineno, line in enumerate(lines, 1):
+            qid, text = lineno, line.strip()
+            if not text:
                 continue
-        try:
-            hits = ix.search(text, **options)
-        except SearchnewsError as exc:
-            click.echo(json.dumps({"query_id": qid, "error": str(exc)}, ensure_ascii=False))
-            failed = True
-            continue
-        for h in hits:
-            click.echo(json.dumps({"query_id": qid, **h.to_dict()}, ensure_ascii=False))
-        if hits.suggestion:
-            click.echo(json.dumps({"query_id": qid, "did_you_mean": hits.suggestion},
-                                  ensure_ascii=False))
-        found = found or bool(hits)
-    return 2 if failed else (0 if found else 1)
+            if text.startswith("{"):
+                try:
+                    record = json.loads(text)
+                    qid = record.get("id", record.get("qid", lineno))
+                    text = record["query"]
+                except (ValueError, KeyError, AttributeError):
+                    fail(f"error: batch line {lineno}: expected a query or a JSON object with "
+                         f"\"query\"")
+                    bad.append(lineno)
+                    continue
+            yield qid, text
+
+    found = failed = False
+    for out, hit, error in batch.run(ix, queries(), options, batch_lines):
+        if out:
+            click.echo("\n".join(out))
+        found, failed = found or hit, failed or error
+    return 2 if failed or bad else (0 if found else 1)
+
+
+def batch_lines(qid: object, hits) -> tuple[list[str], bool, bool]:
+    """A batch query's JSON lines, whether it found something, whether it failed."""
+    if isinstance(hits, SearchnewsError):
+        return [json.dumps({"query_id": qid, "error": str(hits)}, ensure_ascii=False)], \
+            False, True
+    out = [json.dumps({"query_id": qid, **h.to_dict()}, ensure_ascii=False) for h in hits]
+    if hits.suggestion:
+        out.append(json.dumps({"query_id": qid, "did_you_mean": hits.suggestion},
+                              ensure_ascii=False))
+    return out, bool(hits), False
 
 
 @main.command("show")

@@ -114,6 +114,7 @@ class Lexicon:
     def __init__(self, ends: np.ndarray, data: memoryview, p8: np.ndarray) -> None:
         self.ends, self.data, self.p8 = ends, data, p8
         self._known: dict[tuple[bytes, int, int], int] = {}
+        self._ranges: dict[bytes, tuple[int, int]] = {}
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -143,13 +144,18 @@ class Lexicon:
         return [known[w, lo, hi] for w in words]
 
     def prefixed(self, prefix: bytes) -> tuple[int, int]:
-        """The range of entries that start with ``prefix`` (at most 8 bytes)."""
-        if len(prefix) > 8:
-            raise ValueError("prefix longer than 8 bytes")
-        low = prefix8([prefix])
-        high = prefix8([prefix.ljust(8, b"\xff")])
-        return (int(np.searchsorted(self.p8, low, "left")[0]),
-                int(np.searchsorted(self.p8, high, "right")[0]))
+        """The range of entries that start with ``prefix`` (at most 8 bytes), remembered."""
+        found = self._ranges.get(prefix)
+        if found is None:
+            if len(prefix) > 8:
+                raise ValueError("prefix longer than 8 bytes")
+            low, high = prefix8([prefix, prefix.ljust(8, b"\xff")])
+            found = (int(np.searchsorted(self.p8, low, "left")),
+                     int(np.searchsorted(self.p8, high, "right")))
+            if len(self._ranges) > 10_000:
+                self._ranges.clear()
+            self._ranges[prefix] = found
+        return found
 
 
 class SegmentColumns:
@@ -215,7 +221,8 @@ class Columns:
         self.searcher = searcher
         self.segments = segments            # (columns, docnum offset, segment reader)
         self._lengths: dict[str, np.ndarray] = {}
-        self._evaluated: dict[Q.Query, tuple[np.ndarray, np.ndarray]] = {}
+        self._evaluated: dict[int, tuple[Q.Query, tuple[np.ndarray, np.ndarray]]] = {}
+        self._terms: dict[tuple[str, str, float], tuple[np.ndarray, np.ndarray]] = {}
         self._cache: dict[tuple[str, bytes, bool], tuple] = {}
         self._live: np.ndarray | None = None
         self.has_deletions = any(r.has_deletions() for _, _, r in segments)
@@ -326,12 +333,13 @@ class Columns:
         BM25F (times its boost), OR the sum over the parts a document has, AND the sum
         where it has them all. Raises :class:`Unsupported` for anything else. The last few
         queries' answers are kept: a search asks again for its hits' other paragraphs."""
-        found = self._evaluated.get(q)
-        if found is None:
-            found = self._evaluate(q)
-            if len(self._evaluated) >= 8:
-                self._evaluated.pop(next(iter(self._evaluated)))
-            self._evaluated[q] = found
+        kept = self._evaluated.get(id(q))          # by identity: hashing a query costs more
+        if kept is not None and kept[0] is q:
+            return kept[1]
+        found = self._evaluate(q)
+        if len(self._evaluated) >= 8:
+            self._evaluated.pop(next(iter(self._evaluated)))
+        self._evaluated[id(q)] = (q, found)
         return found
 
     def _evaluate(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
@@ -361,13 +369,21 @@ class Columns:
         return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
 
     def _term(self, q: Q.Term) -> tuple[np.ndarray, np.ndarray]:
+        """A term's documents and BM25F scores, kept for the query's other tiers."""
         if q.minquality:
             raise Unsupported("a term with a minimum quality")
-        self._scorer(q.fieldname)
-        tbytes = self.searcher.schema[q.fieldname].to_bytes(q.text)
-        docs, tf = self.postings(q.fieldname, tbytes)
-        scores = self._bm25(q.fieldname, tbytes, docs, tf)
-        return docs, scores * q.boost if q.boost != 1.0 else scores
+        key = (q.fieldname, q.text, q.boost)
+        found = self._terms.get(key)
+        if found is None:
+            self._scorer(q.fieldname)
+            tbytes = self.searcher.schema[q.fieldname].to_bytes(q.text)
+            docs, tf = self.postings(q.fieldname, tbytes)
+            scores = self._bm25(q.fieldname, tbytes, docs, tf)
+            found = docs, scores * q.boost if q.boost != 1.0 else scores
+            if len(self._terms) > 256:
+                self._terms.pop(next(iter(self._terms)))
+            self._terms[key] = found
+        return found
 
     def _phrase(self, q: Q.Phrase) -> tuple[np.ndarray, np.ndarray]:
         """Whoosh's phrase (``slop`` 1): the paragraphs where the words stand at consecutive

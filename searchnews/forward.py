@@ -108,14 +108,19 @@ class Forward:
                 ("article", np.frombuffer(self.article, np.uint32))]
 
 
+def _spans(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions covered by several slices laid end to end, and which slice each is of."""
+    lengths = (ends - starts).astype(np.int64)
+    which = np.repeat(np.arange(len(lengths)), lengths)
+    before = np.cumsum(lengths) - lengths
+    return np.arange(int(lengths.sum())) - before[which] + starts.astype(np.int64)[which], which
+
+
 def _gather(starts: np.ndarray, ends: np.ndarray, tokens: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The tokens of several slices laid end to end: (tokens, which slice, position in it)."""
-    lengths = (ends - starts).astype(np.int64)
-    before = np.cumsum(lengths) - lengths
-    which = np.repeat(np.arange(len(lengths)), lengths)
-    within = np.arange(int(lengths.sum())) - before[which]
-    return tokens[starts.astype(np.int64)[which] + within], which, within
+    at, which = _spans(starts, ends)
+    return tokens[at], which, at - starts.astype(np.int64)[which]
 
 
 def _label(tokens: np.ndarray, keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -171,36 +176,56 @@ class SegmentForward:
         return found
 
     def _lookup(self, q: QueryWords) -> tuple:
-        """The query in this segment's ids: (spelling ids of its words sorted, their word),
-        (spelling ids of its surfaces sorted, their surface), each beginning's id range."""
+        """The query in this segment's ids: for each spelling id, the query word it is a
+        spelling of and the beginning it starts with (-1: none), as two tables; the ids of
+        its surfaces (sorted) with their surface. Kept for the query's next pools."""
         found = self._lookups.get(q)
         if found is None:
-            ids, words = [], []
-            for w, stem in zip(range(len(q.words)), self.stems.find(
-                    [t.encode("utf-8") for t in q.words])):
+            words = np.full(len(self.spellings), -1, np.int32)
+            for w, stem in enumerate(self.stems.find([t.encode("utf-8") for t in q.words])):
                 if stem >= 0:
                     lo = int(self.stem_spelling_ends[stem - 1]) if stem else 0
-                    ids.append(self.stem_spellings[lo:int(self.stem_spelling_ends[stem])])
-                    words.append(np.full(len(ids[-1]), w))
+                    words[self.stem_spellings[lo:int(self.stem_spelling_ends[stem])]] = w
+            heads = None
+            if q.heads:
+                heads = np.full(len(self.spellings), -1, np.int32)
+                for h, head in enumerate(q.heads):
+                    lo, hi = self.spellings.prefixed(head.encode("utf-8"))
+                    heads[lo:hi] = h          # distinct beginnings: disjoint ranges
             surfaces = self.spellings.find([s.encode("utf-8") for s in q.surfaces])
-            present = [(i, n) for n, i in enumerate(surfaces) if i >= 0]
-            found = (_sorted_pairs(ids, words),
-                     _sorted_pairs([np.array([i for i, _ in present], np.int64)],
-                                   [np.array([n for _, n in present], np.int64)]),
-                     [self.spellings.prefixed(h.encode("utf-8")) for h in q.heads])
-            if len(self._lookups) > 64:
-                self._lookups.clear()
+            present = sorted((i, n) for n, i in enumerate(surfaces) if i >= 0)
+            found = (words, heads, (np.array([i for i, _ in present], np.int64),
+                                    np.array([n for _, n in present], np.int64)))
+            if len(self._lookups) >= 4:       # tables as long as the lexicon: keep few
+                self._lookups.pop(next(iter(self._lookups)))
             self._lookups[q] = found
         return found
 
-def _sorted_pairs(keys: list[np.ndarray], labels: list[np.ndarray]
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Keys (concatenated) sorted, with their labels alongside."""
-    if not keys:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    k, v = np.concatenate(keys).astype(np.int64), np.concatenate(labels).astype(np.int64)
-    order = np.argsort(k, kind="stable")
-    return k[order], v[order]
+    def pool(self, local: np.ndarray, q: QueryWords) -> tuple:
+        """The evidence of this segment's candidates ``local`` (numbered in this order):
+        the text entries (candidate, position, word, surface), the title entries (candidate,
+        word, surface), each candidate's length, and (candidate, beginning) pairs found."""
+        words, heads, (surface_ids, surface_of) = self._lookup(q)
+        ends = self.text_ends[local].astype(np.int64)
+        starts = np.where(local > 0, self.text_ends[local - 1], 0).astype(np.int64)
+        t_starts, t_ends = self.title_starts[local], self.title_ends[local]
+        out = []
+        begun = []
+        for tokens, first, last in ((self.text, starts, ends), (self.title, t_starts, t_ends)):
+            at, which = _spans(first, last)
+            found = tokens[at]
+            word = words[found]
+            if heads is not None:
+                head = heads[found]
+                hit = head >= 0
+                begun.append((which[hit], head[hit]))
+            keep = word >= 0
+            kept = which[keep]
+            out.append((kept, at[keep] - first[kept], word[keep],
+                        _label(found[keep], surface_ids, surface_of)))
+        length = (ends - starts) + (t_ends.astype(np.int64) - t_starts)
+        (t_doc, t_pos, t_word, t_surface), (h_doc, _, h_word, h_surface) = out
+        return (t_doc, t_pos, t_word, t_surface), (h_doc, h_word, h_surface), length, begun
 
 
 def _segments(columns: columnar.Columns) -> list[tuple[SegmentForward, int]]:
@@ -213,56 +238,27 @@ def _segments(columns: columnar.Columns) -> list[tuple[SegmentForward, int]]:
 
 
 def pool_matches(columns: columnar.Columns, docs: np.ndarray, q: QueryWords) -> Matches:
-    """The evidence for global docnums ``docs`` (candidates numbered in this order). Each
-    segment's tokens are gathered and shifted into one id space (segment after segment), so
-    that the query's spellings are found in all of them at once."""
+    """The evidence for global docnums ``docs`` (candidates numbered in this order)."""
     segments = _segments(columns)
-    bases = getattr(columns, "_spelling_bases", None)
-    if bases is None:
-        bases = columns._spelling_bases = np.cumsum(
-            [0] + [len(f.spellings) for f, _ in segments[:-1]]).astype(np.int64)
     seg = np.searchsorted([offset for _, offset in segments], docs, "right") - 1
     length = np.zeros(len(docs))
-    text, title, words, surfaces, ranges = [], [], [], [], []
+    begins = np.zeros((len(docs), len(q.heads)), bool)
+    text, title = [], []
     for i in np.unique(seg).tolist():
         where = np.flatnonzero(seg == i)
         f, offset = segments[i]
-        local = docs[where] - offset
-        (word_ids, word_of), (surface_ids, surface_of), heads = f._lookup(q)
-        base = bases[i]
-        ends = f.text_ends[local].astype(np.int64)
-        starts = np.where(local > 0, f.text_ends[local - 1], 0).astype(np.int64)
-        tokens, which, within = _gather(starts, ends, f.text)
-        text.append((tokens.astype(np.int64) + base, where[which], within))
-        t_starts, t_ends = f.title_starts[local], f.title_ends[local]
-        tokens, which, _ = _gather(t_starts, t_ends, f.title)
-        title.append((tokens.astype(np.int64) + base, where[which]))
-        length[where] = (ends - starts) + (t_ends.astype(np.int64) - t_starts)
-        words.append((word_ids + base, word_of))
-        surfaces.append((surface_ids + base, surface_of))
-        ranges += [(lo + base, hi + base, h) for h, (lo, hi) in enumerate(heads) if lo < hi]
-    t_tok, t_doc, t_pos = (np.concatenate(x) for x in zip(*text)) if text else \
+        (doc, pos, word, surface), (h_doc, h_word, h_surface), size, begun = \
+            f.pool(docs[where] - offset, q)
+        text.append((where[doc], pos, word, surface))
+        title.append((where[h_doc], h_word, h_surface))
+        length[where] = size
+        for which, head in begun:
+            begins[where[which], head] = True
+    t_doc, t_pos, t_word, t_surface = (np.concatenate(x) for x in zip(*text)) if text else \
+        (np.empty(0, np.int64),) * 4
+    h_doc, h_word, h_surface = (np.concatenate(x) for x in zip(*title)) if title else \
         (np.empty(0, np.int64),) * 3
-    h_tok, h_doc = (np.concatenate(x) for x in zip(*title)) if title else \
-        (np.empty(0, np.int64),) * 2
-    word_keys, word_of = _sorted_pairs(*zip(*words)) if words else _sorted_pairs([], [])
-    surface_keys, surface_of = _sorted_pairs(*zip(*surfaces)) if surfaces else \
-        _sorted_pairs([], [])
-    begins = np.zeros((len(docs), len(q.heads)), bool)
-    if ranges:              # disjoint id ranges: one search finds each token's
-        ranges.sort()
-        lows = np.array([lo for lo, _, _ in ranges])
-        highs = np.array([hi for _, hi, _ in ranges])
-        head = np.array([h for _, _, h in ranges])
-        for tok, doc in ((t_tok, t_doc), (h_tok, h_doc)):
-            at = np.searchsorted(lows, tok, "right") - 1
-            inside = (at >= 0) & (tok < highs[np.maximum(at, 0)])
-            begins[doc[inside], head[at[inside]]] = True
-    t_word, h_word = _label(t_tok, word_keys, word_of), _label(h_tok, word_keys, word_of)
-    t_keep, h_keep = t_word >= 0, h_word >= 0
-    return Matches(len(docs), t_doc[t_keep], t_pos[t_keep], t_word[t_keep],
-                   _label(t_tok[t_keep], surface_keys, surface_of), h_doc[h_keep],
-                   h_word[h_keep], _label(h_tok[h_keep], surface_keys, surface_of),
+    return Matches(len(docs), t_doc, t_pos, t_word, t_surface, h_doc, h_word, h_surface,
                    length, begins)
 
 

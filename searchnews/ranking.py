@@ -108,12 +108,14 @@ def rerank(base: np.ndarray, m: Matches, q: QueryWords, idf: np.ndarray,
     if len(q.surfaces):
         which = np.concatenate([m.text_surface, m.title_surface])
         docs = np.concatenate([m.text_doc, m.title_doc])[which >= 0]
-        tf = np.bincount(docs * len(q.surfaces) + which[which >= 0],
-                         minlength=n * len(q.surfaces)).reshape(n, len(q.surfaces))
+        # each (candidate, spelling) found, with how often
+        pairs, tf = np.unique(docs * len(q.surfaces) + which[which >= 0], return_counts=True)
+        doc, surface = pairs // len(q.surfaces), pairs % len(q.surfaces)
         pools = np.zeros(n, np.int64) if pools is None else pools
         mean = np.bincount(pools, weights=m.length) / np.maximum(np.bincount(pools), 1)
         norm = K1 * (1 - B + B * m.length / np.where(mean > 0, mean, 1.0)[pools])
-        spelled = (surface_idf * tf * (K1 + 1) / (tf + norm[:, None])).sum(axis=1)
+        spelled = np.bincount(doc, weights=surface_idf[surface] * tf * (K1 + 1)
+                              / (tf + norm[doc]), minlength=n)
     score = base + PROXIMITY_WEIGHT * bonus + EXACT_WEIGHT * spelled
     if COORDINATION:
         present = np.zeros((n, words), bool)
@@ -123,7 +125,8 @@ def rerank(base: np.ndarray, m: Matches, q: QueryWords, idf: np.ndarray,
         if PREFIX_CREDIT and q.heads:
             derived = np.zeros((n, words), bool)
             for h, ws in enumerate(q.head_words):
-                derived[np.ix_(m.begins[:, h], list(ws))] = True
+                for w in ws:
+                    derived[:, w] |= m.begins[:, h]
             covered += PREFIX_CREDIT * ((derived & ~present) @ idf)
         score = score * (covered / (idf.sum() or 1.0)) ** COORDINATION
     return score

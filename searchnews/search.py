@@ -534,6 +534,7 @@ def relevance_order(parsed: ParsedQuery,
     complete: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # tiers that fell short
     while True:
         pools: list[tuple[np.ndarray, np.ndarray]] = []
+        keys: list[np.ndarray] = []
         taken = np.empty(0, np.int64)
         exhausted = True
         for i, tier in enumerate(tiers):
@@ -547,11 +548,11 @@ def relevance_order(parsed: ParsedQuery,
             pools.append((docs, scores))
             taken = np.concatenate([taken, docs])
             # the articles a tier's pool holds do not depend on the order re-ranking gives
-            if len(np.unique(article_keys(taken)) if article_keys is not None
-                   else taken) >= want:
+            if article_keys is not None:
+                keys.append(article_keys(docs))
+            if len(np.unique(np.concatenate(keys)) if keys else taken) >= want:
                 break
-        docs = np.concatenate([d for d, _ in pools])
-        scores = np.concatenate([s for _, s in pools])
+        docs, scores = taken, np.concatenate([s for _, s in pools])
         tier_of = np.repeat(np.arange(len(pools)), [len(d) for d, _ in pools])
         if rescore is not None and len(docs):
             scores = rescore(docs, scores, tier_of)
@@ -561,8 +562,8 @@ def relevance_order(parsed: ParsedQuery,
             start += len(d)
         order = np.concatenate(order)
         docs, scores = docs[order], scores[order]
-        if article_keys is not None and len(docs):
-            first = np.sort(np.unique(article_keys(docs), return_index=True)[1])
+        if keys and len(docs):
+            first = np.sort(np.unique(np.concatenate(keys)[order], return_index=True)[1])
             docs, scores = docs[first], scores[first]
         # one article may fill many places: look deeper until enough articles are found
         if len(docs) >= want or exhausted:
@@ -718,10 +719,11 @@ def _attach_others(searcher: Searcher, q: Q.Query, hits: list[Hit], more: int,
         found = sorted(found, reverse=True)
         hit.matches = max(1, len(found))
         others = [(sc, d) for sc, d in found if d != hit.docnum][:more]
-        stored = {d: searcher.stored_fields(d) for _, d in others}
-        hit.others = sorted((_hit(stored[d], d, sc) for sc, d in others),
-                            key=lambda h: h.paragraph)
-        _highlight(searcher, hit.others, stored, marked)
+        if others:
+            stored = {d: searcher.stored_fields(d) for _, d in others}
+            hit.others = sorted((_hit(stored[d], d, sc) for sc, d in others),
+                                key=lambda h: h.paragraph)
+            _highlight(searcher, hit.others, stored, marked)
 
 
 def _article_matches(searcher: Searcher, q: Q.Query, hits: list[Hit], scored: bool
