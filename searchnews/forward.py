@@ -92,8 +92,15 @@ class Forward:
         def offsets(chars: array) -> np.ndarray:
             return columnar.smallest(np.frombuffer(chars, np.uint32))
 
+        text = np.frombuffer(self.text, np.uint32).astype(np.int64)
+        docs = np.repeat(np.arange(len(self.text_ends)),
+                         np.diff(np.frombuffer(self.text_ends, np.uint64).astype(np.int64),
+                                 prepend=0))
+        present = np.unique(docs * max(len(order), 1) + text) % max(len(order), 1)
+        frequency = np.bincount(present, minlength=len(order)).astype(np.uint32)
         return [*columnar.lexicon("spellings", [spellings[i] for i in order]),
                 ("spellings.stem", stem_of),
+                ("spellings.paragraphs", frequency[order]),
                 *columnar.lexicon("stems", stems),
                 ("stems.spelling_ends", np.cumsum(np.bincount(stem_of, minlength=len(stems)),
                                                   dtype=np.uint64)),
@@ -143,6 +150,7 @@ class SegmentForward:
         self.title_starts, self.title_ends, self.title = a["title.starts"], a["title.ends"], \
             a["title"]
         self.text_chars, self.title_chars = a["text.chars"], a["title.chars"]
+        self.frequency = a["spellings.paragraphs"]
         self.article = a["article"]
         self._lookups: dict[QueryWords, tuple] = {}
         self._spelled: dict[tuple[frozenset, frozenset], np.ndarray] = {}
@@ -346,4 +354,16 @@ def spelling_codes(columns: columnar.Columns, docs: Sequence[int]) -> list[list[
         bounds = np.cumsum(ends - starts)
         for doc, part in zip(where.tolist(), np.split(codes, bounds[:-1])):
             out[doc] = part.tolist()
+    return out
+
+
+def spelling_frequencies(columns: columnar.Columns, spellings: Sequence[str]) -> list[int]:
+    """In how many paragraphs' text each folded spelling is (deleted ones included, as
+    Whoosh counts a term's documents)."""
+    out = [0] * len(spellings)
+    for f, _ in _segments(columns):
+        found = f.spellings.find([w.encode("utf-8") for w in spellings])
+        for k, i in enumerate(found):
+            if i >= 0:
+                out[k] += int(f.frequency[i])
     return out

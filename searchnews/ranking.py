@@ -16,8 +16,8 @@ several words these signals from the paragraph's text improve on that, each meas
   not count, number and inflection do), not only through their stem, in the paragraph and its
   title, scored like a BM25 field of their own (term frequency saturated by K1, length
   normalized by B against the candidates' mean length, the IDF of the spelling from the
-  vocabulary's counts when given, else of its stem), times EXACT_WEIGHT: "ganó" for "ganó"
-  rather than for "ganar". A stem pools words whose meaning differs; the spelling the user
+  paragraphs it is in (the forward index counts them), else of its stem), times
+  EXACT_WEIGHT: "ganó" for "ganó" rather than for "ganar". A stem pools words whose meaning differs; the spelling the user
   chose is the better evidence, and a rare spelling more so than a common one;
 * **coordination** — the score is multiplied by the share of the query's total IDF that the
   paragraph (with its title) covers, so that a paragraph with the rare words of a long
@@ -39,7 +39,7 @@ stand in it, read from the forward index) is scored for the whole pool at once w
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Sequence
 
 import numpy as np
 from whoosh import scoring
@@ -71,13 +71,13 @@ def rsj_idf(n: float, total: float) -> float:
     return math.log(1 + (total - n + 0.5) / (n + 0.5))
 
 
-def spelling_idf(q: QueryWords, idf: np.ndarray, counts: Mapping[str, int] | None,
+def spelling_idf(q: QueryWords, idf: np.ndarray, frequencies: Sequence[int] | None,
                  total: int) -> np.ndarray:
-    """IDF of each typed spelling: from its occurrences when ``counts`` (the vocabulary) is
-    given (occurrences ≥ paragraphs, so a little conservative), else its stem's."""
-    if counts is None:
+    """IDF of each typed spelling: from the number of paragraphs it is in when
+    ``frequencies`` are known (the forward index counts them), else its stem's."""
+    if frequencies is None:
         return idf[list(q.surface_word)] if q.surfaces else np.empty(0)
-    return np.array([rsj_idf(counts.get(s, 0), total) for s in q.surfaces])
+    return np.array([rsj_idf(n, total) for n in frequencies])
 
 
 def rerank(base: np.ndarray, m: Matches, q: QueryWords, idf: np.ndarray,

@@ -430,7 +430,7 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
                               first_tier_only=True)
         ranked = [(docnum, None) for docnum, _ in ranked]
     else:
-        ranked = _relevance(searcher, parsed, want, flt, group, vocabulary)
+        ranked = _relevance(searcher, parsed, want, flt, group)
     marked = _marked_terms(parsed)
     hits = _hits(searcher, ranked, marked, dedup, limit)
     if group and hits:
@@ -480,24 +480,23 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
 
 
 def _relevance(searcher: Searcher, parsed: ParsedQuery, want: int, flt: np.ndarray | None,
-               group: bool, vocabulary: Callable[[], Vocabulary] | None = None
-               ) -> list[tuple[int, float]]:
+               group: bool) -> list[tuple[int, float]]:
     """The embedded engine's side of :func:`relevance_order`: candidates from the postings
-    arrays (or Whoosh), their evidence from the forward index (or the stored text); the
-    vocabulary's counts give the exact-spelling score the IDF of each spelling."""
+    arrays (or Whoosh), their evidence from the forward index (or the stored text), which
+    also tells in how many paragraphs each typed spelling is."""
     q = QueryWords.of(parsed.words, parsed.surfaces)
     options = {"filter": flt} if flt is not None else {}
     columns = columnar.Columns.of(searcher)
     rescore = None
     if q.pairs:
         idf = np.array([(columns or searcher).idf("text", w) for w in q.words])
-        counts = vocabulary().counts if vocabulary else None
+        frequencies = forward.spelling_frequencies(columns, q.surfaces) if columns else None
         if columns is not None:
             matches = functools.partial(forward.pool_matches, columns, q=q)
         else:
             matches = lambda docs: evidence.from_text(      # noqa: E731
                 [_searched_fields(searcher.stored_fields(d)) for d in docs.tolist()], q)
-        rescore = rescorer(q, idf, spelling_idf(q, idf, counts, searcher.doc_count_all()),
+        rescore = rescorer(q, idf, spelling_idf(q, idf, frequencies, searcher.doc_count_all()),
                            matches)
     return relevance_order(parsed, lambda query, limit: _fetch(searcher, query, limit, options),
                            _article_keys(searcher) if group else None, rescore, want)

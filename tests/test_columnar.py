@@ -8,7 +8,7 @@ import re
 import pytest
 
 import searchnews.index as index_module
-from searchnews import Index, columnar
+from searchnews import Index, columnar, forward
 from searchnews.errors import QueryError
 from searchnews.search import parse
 
@@ -136,6 +136,9 @@ def test_queries_answer_the_same_with_and_without_arrays(updated_index, monkeypa
         related = [h.to_dict() for h in fresh.similar(found[0][0][0]["article_id"])]
         return found, related
 
+    # how many paragraphs have a spelling only the forward index counts: without it the
+    # exact-spelling score weighs a spelling as its stem, so both runs do here
+    monkeypatch.setattr(forward, "spelling_frequencies", lambda columns, spellings: None)
     with_arrays, related = results()
     monkeypatch.setattr(columnar.Columns, "of", classmethod(lambda cls, searcher: None))
     assert results() == (with_arrays, related)

@@ -12,6 +12,7 @@ from whoosh.qparser import AndGroup, OrGroup
 
 import searchnews.index as index_module
 from searchnews import Index, columnar, evidence, forward
+from searchnews.analysis import fold, token
 from searchnews.errors import QueryError
 from searchnews.evidence import QueryWords
 from searchnews.search import _parser, _required_first, parse, plain_queries, words_only
@@ -152,3 +153,19 @@ def test_plain_words_become_the_queries_whoosh_parses_them_into(sample_index):
     assert plain_queries("Kursk -liberación") is None
     assert plain_queries("Putin AND Kursk") is None
     assert plain_queries("Putin AND Kursk", syntax=False) is not None
+
+
+def test_each_spelling_knows_how_many_paragraphs_have_it(sample_index):
+    """The exact-spelling score's IDF counts paragraphs, as a stem's does: a spelling
+    repeated in one paragraph counts once."""
+    with sample_index.searcher() as s:
+        texts = [s.stored_fields(d)["text"] for d in range(s.doc_count_all())]
+        columns = columnar.Columns.of(s)
+    counted: dict[str, int] = {}
+    for text in texts:
+        for spelling in {t[0] for w in re.findall(r"\w+", text) if (t := token(w))}:
+            counted[spelling] = counted.get(spelling, 0) + 1
+    sample = sorted(counted)[::53] + ["gobierno", "kursk", "méxico", "zzzz"]
+    sample = [fold(w) for w in sample]
+    assert forward.spelling_frequencies(columns, sample) == [counted.get(w, 0) for w in sample]
+    assert max(counted.values()) > 50 and counted["kursk"] == 2

@@ -113,7 +113,6 @@ def test_the_vectorised_ranking_computes_the_formula(sample_index):
     compared = 0
     with sample_index.searcher() as s:
         columns = columnar.Columns.of(s)
-        counts = sample_index.vocabulary().counts
         for text in queries:
             try:
                 parsed = parse(s, text, syntax=False)
@@ -122,7 +121,8 @@ def test_the_vectorised_ranking_computes_the_formula(sample_index):
             q = QueryWords.of(parsed.words, parsed.surfaces)
             docs, base = columns.top(parsed.q_any, 80)
             idf = np.array([s.idf("text", w) for w in q.words])
-            sidf = spelling_idf(q, idf, counts, s.doc_count_all())
+            sidf = spelling_idf(q, idf, forward.spelling_frequencies(columns, q.surfaces),
+                                s.doc_count_all())
             ours = rerank(base, forward.pool_matches(columns, docs, q), q, idf, sidf)
             fields = [(d["text"], d.get("title") or "") for d in map(s.stored_fields, docs.tolist())]
             theirs = _reference(fields, parsed.words, set(q.surfaces),
