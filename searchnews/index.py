@@ -85,6 +85,7 @@ class Index:
         self._gen: Path | None = None
         self._vocabulary: tuple | None = None
         self._current: tuple | None = None
+        self._stamp: int | None = None           # the live generation's folder, when read
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -147,11 +148,13 @@ class Index:
         opening cost alone. Whoosh errors from damaged files become one clear message."""
         gen = self.current_dir()
         try:
+            stamp = os.stat(gen).st_mtime_ns     # a commit adds a table of contents to it
             if self._searcher is None or self._gen != gen:
                 self.close()
                 self._gen, self._searcher = self._open_searcher()
-            else:
+            elif stamp != self._stamp:
                 self._searcher = self._searcher.refresh()
+            self._stamp = stamp
             yield self._searcher
         except (UnicodeDecodeError, EOFError, OSError, ValueError, KeyError) as exc:
             self.close()
