@@ -31,7 +31,8 @@ from whoosh.util.numeric import byte_to_length
 from . import ranking
 
 EXT = ".cols"
-FIELDS = ("title", "text")        # the scored text fields; others stay with Whoosh
+FIELDS = ("title", "text")        # the scored text fields, positions kept
+IDS = ("source",)                 # fields of whole values: documents only, weight 1
 _MAGIC = b"SNCOLS03"
 _ALIGN = 8
 _KEY = 2 ** 32                     # paragraph × _KEY + position: one phrase key
@@ -74,18 +75,19 @@ def write(out, terms: Iterable[tuple[str, bytes, Sequence[int], Sequence[float],
     Layout: magic, the length of a JSON table of contents, the table (array name → dtype,
     offset, count; field → its range of terms), then the arrays, 8-byte aligned.
     """
-    wanted = sorted((FIELDS.index(f), tbytes, ids, ws, poses)
-                    for f, tbytes, ids, ws, poses in terms if f in FIELDS)
+    kept = FIELDS + IDS
+    wanted = sorted((kept.index(f), tbytes, ids, ws, poses)
+                    for f, tbytes, ids, ws, poses in terms if f in kept)
     ranges, at = {}, 0
-    for i, name in enumerate(FIELDS):
+    for i, name in enumerate(kept):
         n = sum(1 for w in wanted if w[0] == i)
         ranges[name] = [at, at + n]
         at += n
     docnums = [np.asarray(ids, dtype=np.uint32) for _, _, ids, _, _ in wanted]
     weights = [np.asarray(ws, dtype=np.float32) for _, _, _, ws, _ in wanted]
     positions = [np.asarray(poses, dtype=np.uint32) for _, _, _, _, poses in wanted]
-    for (_, tbytes, _, _, _), w, p in zip(wanted, weights, positions):
-        if int(w.sum()) != len(p):
+    for (f, tbytes, _, _, _), w, p in zip(wanted, weights, positions):
+        if f < len(FIELDS) and int(w.sum()) != len(p):
             raise ValueError(f"term {tbytes!r}: weights do not count its positions")
     empty = np.empty(0, np.uint32)
     arrays = [*lexicon("terms", [w[1] for w in wanted]),
@@ -343,16 +345,41 @@ class Columns:
         return found
 
     def _evaluate(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
-        if type(q) is Q.Term:
+        kind = type(q)
+        if kind is Q.Term:
             return self._term(q)
-        if type(q) is Q.Phrase:
+        if kind is Q.Phrase:
             return self._phrase(q)
-        if type(q) in (Q.Or, Q.And) and q.boost == 1.0 and q.subqueries \
-                and getattr(q, "scale", None) is None:
-            parts = [self._evaluate(sub) for sub in q.subqueries]
-            return _union(parts, self.searcher.doc_count_all()) if type(q) is Q.Or \
+        if q is Q.NullQuery:
+            return np.empty(0, np.int64), np.empty(0, np.float64)
+        if getattr(q, "scale", None) is not None:
+            raise Unsupported(f"a scaled {kind.__name__}")
+        docs, scores = self._compound(q)
+        return docs, scores * q.boost if q.boost != 1.0 else scores
+
+    def _compound(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
+        kind = type(q)
+        if kind is Q.AndNot:          # the positive part, without the negative one's matches
+            return _among(self._evaluate(q.a), self._evaluate(q.b)[0], False)
+        if kind is Q.AndMaybe:        # the required part, plus the optional one's score
+            docs, scores = self._evaluate(q.a)
+            return docs, scores + _scores_at(self._evaluate(q.b), docs)
+        if kind is Q.Require:         # in both, scored by the first
+            return _among(self._evaluate(q.a), self._evaluate(q.b)[0], True)
+        if kind in (Q.Or, Q.And) and q.subqueries:
+            negative = [sub.query for sub in q.subqueries if type(sub) is Q.Not]
+            if negative and kind is Q.Or:
+                raise Unsupported("OR NOT")
+            parts = [self._evaluate(sub) for sub in q.subqueries if type(sub) is not Q.Not]
+            if not parts:
+                raise Unsupported("only negations")
+            found = _union(parts, self.searcher.doc_count_all()) if kind is Q.Or \
                 else _intersection(parts)
-        raise Unsupported(type(q).__name__)
+            for sub in negative:      # a NOT among the words: Whoosh's counts 1 where it holds
+                docs, scores = _among(found, self._evaluate(sub)[0], False)
+                found = docs, scores + 1.0
+            return found
+        raise Unsupported(kind.__name__)
 
     def _scorer(self, fieldname: str) -> tuple[float, float, float]:
         """(B, K1, average length) of BM25F for a field, as Whoosh's BM25F scorer has them."""
@@ -375,23 +402,27 @@ class Columns:
         key = (q.fieldname, q.text, q.boost)
         found = self._terms.get(key)
         if found is None:
-            self._scorer(q.fieldname)
             tbytes = self.searcher.schema[q.fieldname].to_bytes(q.text)
-            docs, tf = self.postings(q.fieldname, tbytes)
-            scores = self._bm25(q.fieldname, tbytes, docs, tf)
-            found = docs, scores * q.boost if q.boost != 1.0 else scores
+            if q.fieldname in IDS:    # Whoosh scores a whole-value field by the weight
+                docs, weights = self.postings(q.fieldname, tbytes)
+                found = docs, weights * q.boost
+            else:
+                self._scorer(q.fieldname)
+                docs, tf = self.postings(q.fieldname, tbytes)
+                scores = self._bm25(q.fieldname, tbytes, docs, tf)
+                found = docs, scores * q.boost if q.boost != 1.0 else scores
             if len(self._terms) > 256:
                 self._terms.pop(next(iter(self._terms)))
             self._terms[key] = found
         return found
 
     def _phrase(self, q: Q.Phrase) -> tuple[np.ndarray, np.ndarray]:
-        """Whoosh's phrase (``slop`` 1): the paragraphs where the words stand at consecutive
-        positions, scored as the AND of its words. Each word's positions, shifted back by
-        its place in the phrase, become keys (paragraph, start); a start every word shares
-        is a match."""
-        if q.slop != 1 or not q.words:
-            raise Unsupported(f"a phrase with slop {q.slop}")
+        """Whoosh's phrase (SpanNear2, ordered): the paragraphs where each word stands 1 to
+        ``slop`` positions after the previous one, scored as the AND of its words. Positions
+        become keys (paragraph, position); each word keeps the keys that follow one kept for
+        the word before, within the slop — what is left after the last word is a match."""
+        if not q.words:
+            raise Unsupported("an empty phrase")
         self._scorer(q.fieldname)
         field = self.searcher.schema[q.fieldname]
         words = [field.to_bytes(w) for w in q.words]
@@ -399,15 +430,19 @@ class Columns:
         docs = found[0][0]
         for other in found[1:]:
             docs = np.intersect1d(docs, other[0], assume_unique=True)
-        span = len(words) + 1                  # keeps every shifted start above zero
         keys = None
-        for i, (word_docs, tf, starts, poses) in enumerate(found):
+        for word_docs, tf, starts, poses in found:
             at = np.searchsorted(word_docs, docs)
             counts = tf[at].astype(np.int64)
             first = np.repeat(starts[at] - (np.cumsum(counts) - counts), counts)
-            where = poses[first + np.arange(counts.sum())]
-            mine = np.repeat(np.arange(len(docs)), counts) * _KEY + where - i + span
-            keys = mine if keys is None else np.intersect1d(keys, mine)
+            mine = np.repeat(np.arange(len(docs)), counts) * _KEY + \
+                poses[first + np.arange(counts.sum())]
+            if keys is not None:
+                mine = np.sort(mine)
+                after = np.searchsorted(keys, mine - q.slop, "left") < \
+                    np.searchsorted(keys, mine - 1, "right")
+                mine = mine[after]
+            keys = np.unique(mine)
         hit = np.unique(keys // _KEY) if keys is not None else np.empty(0, np.int64)
         scores = np.zeros(len(hit))
         for w, (word_docs, tf, _, _) in zip(words, found):
@@ -500,3 +535,18 @@ def _intersection(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarra
         both = other_docs[at] == docs
         docs, scores = docs[both], scores[both] + other_scores[at[both]]
     return docs, scores
+
+
+def _among(found: tuple[np.ndarray, np.ndarray], docs: np.ndarray, inside: bool
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The part of ``found`` whose documents are (``inside``) or are not among ``docs``."""
+    keep = np.isin(found[0], docs, assume_unique=True) == inside
+    return found[0][keep], found[1][keep]
+
+
+def _scores_at(found: tuple[np.ndarray, np.ndarray], docs: np.ndarray) -> np.ndarray:
+    """The scores ``found`` gives the documents ``docs`` (0 where it has none)."""
+    if not len(found[0]):
+        return np.zeros(len(docs))
+    at = np.minimum(np.searchsorted(found[0], docs), len(found[0]) - 1)
+    return np.where(found[0][at] == docs, found[1][at], 0.0)

@@ -20,17 +20,19 @@ import calendar
 import functools
 import datetime as dt
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from whoosh import query as Q
+from whoosh.classify import Bo1Model, Expander
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, plugins, syntax
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
 from . import columnar, duplicates, evidence, forward
-from .analysis import WORD_RE, fold, term
+from .analysis import WORD_RE, fold, term, terms
 from .evidence import QueryWords
 from .highlight import Highlighter, spans_at
 from .ranking import BM25F, rerank, spelling_idf
@@ -469,7 +471,11 @@ def similar(searcher: Searcher, article_id: str, limit: int = 10) -> Results:
     if not docs:
         raise QueryError(f"no article '{article_id}' in the index")
     text = "\n".join([docs[0].get("title") or ""] + [d["text"] for d in docs])
-    keys = searcher.key_terms_from_text("text", text, numterms=SIMILAR_TERMS)
+    # Whoosh's key_terms_from_text, fed the terms' frequencies (the field's postings keep
+    # none for Whoosh to count again)
+    expander = Expander(searcher.reader(), "text", model=Bo1Model)
+    expander.add(Counter(terms(text)).items())
+    keys = expander.expanded_terms(SIMILAR_TERMS)
     if not keys:
         return Results()
     q = Q.Or([Q.Term("text", t, boost=w) for t, w in keys])

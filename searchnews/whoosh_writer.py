@@ -27,6 +27,8 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
+import time
 from array import array
 from collections import Counter
 
@@ -67,6 +69,27 @@ def _analyse(value: str, stem: bool, forward: Forward
             else:
                 poses.append(len(tokens) - 1)
     return words, out, (forward.spelling_ids(tokens), starts)
+
+
+def _postings(reader, skip: set[str]):
+    """Whoosh's ``iter_postings`` of a reader, but for the fields in ``skip``."""
+    for fieldname, btext in reader.all_terms():
+        if fieldname in skip:
+            continue
+        m = reader.postings(fieldname, btext)
+        while m.is_active():
+            yield fieldname, btext, m.id(), m.weight(), m.value()
+            m.next()
+
+
+def _term_postings(fieldname: str, field: FieldType, positions: dict[str, list[int]]
+                   ) -> list[tuple[tuple[str, bytes], float, bytes | None, list[int]]]:
+    """((field, term bytes), weight, encoded value, positions) of each term of a field's
+    value: the weight is the term's frequency; the value, as the field's format encodes
+    positions (none at all when it keeps no positions)."""
+    encode = field.format.encode if field.format.supports("positions") else None
+    return [((fieldname, text.encode("utf-8")), float(len(poses)),
+             encode(poses) if encode else None, poses) for text, poses in positions.items()]
 
 
 def _fill_blocks(pw, docnums: array, weights: list[float], values: list[bytes | None],
@@ -147,8 +170,8 @@ class BulkWriter(SegmentWriter):
             field = self.schema[fieldname]
             tokenizer = getattr(field, "analyzer", None)
             fast = (field.indexed and isinstance(tokenizer, analysis.SpanishTokenizer)
-                    and type(field.format).__name__ == "Positions" and not field.vector
-                    and not field.separate_spelling())
+                    and type(field.format).__name__ in ("Positions", "Existence")
+                    and not field.vector and not field.separate_spelling())
             known = self._fields[fieldname] = (field, tokenizer if fast else None)
         return known
 
@@ -182,15 +205,35 @@ class BulkWriter(SegmentWriter):
 
     def write_per_doc(self, fieldnames, reader):
         """Whoosh's copy of a merged segment's documents, plus their forward index, from
-        their stored title and text analysed again (the postings come from Whoosh's)."""
+        their stored title and text analysed again — and, where Whoosh's postings keep no
+        positions, their title and text postings too (:meth:`add_postings_to_pool`)."""
         first = self.docnum
         docmap = super().write_per_doc(fieldnames, reader)
+        again = self._reanalysed()
         for docnum, (_, stored) in enumerate(reader.iter_docs(), first):
-            title = stored.get("title")
-            self.forward.add(docnum, _analyse(stored.get("text") or "", True, self.forward)[2],
-                             _analyse(title, True, self.forward)[2] if title else None,
-                             stored.get("article_id"))
+            tokens = {}
+            for fieldname in columnar.FIELDS:
+                value = stored.get(fieldname)
+                if not value:
+                    continue
+                _, positions, tokens[fieldname] = _analyse(value, True, self.forward)
+                if fieldname in again:
+                    self.pool.extend(docnum, _term_postings(fieldname, self.schema[fieldname],
+                                                            positions))
+            self.forward.add(docnum, tokens.get("text") or (array("I"), array("I")),
+                             tokens.get("title"), stored.get("article_id"))
         return docmap
+
+    def add_postings_to_pool(self, reader, startdoc, docmap):
+        """Whoosh's, less the fields whose postings :meth:`write_per_doc` made again."""
+        again = self._reanalysed()
+        for item in self._process_posts(_postings(reader, again), startdoc, docmap):
+            self.pool.add(item)
+
+    def _reanalysed(self) -> set[str]:
+        """The scored fields whose Whoosh postings have no positions for the arrays."""
+        return {f for f in columnar.FIELDS if f in self.schema
+                and not self.schema[f].format.supports("positions")}
 
     def _postings(self, fieldname: str, field: FieldType,
                   tokenizer: analysis.SpanishTokenizer | None, value
@@ -211,9 +254,7 @@ class BulkWriter(SegmentWriter):
             words, positions, tokens = _analyse(value, tokenizer.stem, self.forward)
             if analysis.recording is not None:
                 analysis.recording.update(words)
-            encode = field.format.encode
-            postings = [((fieldname, text.encode("utf-8")), float(len(poses)), encode(poses),
-                         poses) for text, poses in positions.items()]
+            postings = _term_postings(fieldname, field, positions)
             length = len(tokens[0])
         else:
             postings, length = [], 0
@@ -367,6 +408,7 @@ def _work(ix: FileIndex, jobs, results, parent: int) -> None:
     the segment over; None or a vanished parent ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle
     results.cancel_join_thread()   # an orphan's unread result must not keep it from exiting
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     writer = None
     words: Counter[str] = Counter()
     analysis.recording = words
@@ -389,3 +431,12 @@ def _work(ix: FileIndex, jobs, results, parent: int) -> None:
                 writer.add_document(**doc)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the run
         results.put(f"{type(exc).__name__}: {exc}")
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker as soon as its parent is gone, whatever it is doing: a parent
+    killed while it wrote a batch leaves half a message in the pipe, which the worker would
+    wait on for ever (the pipe's other end is open in the workers too)."""
+    while os.getppid() == parent:
+        time.sleep(POLL)
+    os._exit(1)

@@ -1,12 +1,19 @@
-"""The fast writer and its worker processes build the index Whoosh's own writer builds."""
+"""The fast writer and its worker processes build the index Whoosh's own writer builds.
+
+Compared with Whoosh's writer on a schema whose postings keep positions (what an index keeps
+in its arrays only), and, for the schema indexes have, Whoosh's postings hold each term's
+frequency as the arrays do."""
 
 from __future__ import annotations
 
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
+import functools
+
 import searchnews.index as index_module
-from searchnews import Index
+from searchnews import Index, columnar
+from searchnews.index import make_schema
 
 from .conftest import DATA, SEEDS
 
@@ -32,6 +39,8 @@ def _content(reader) -> dict:
 
 
 def test_fast_writer_writes_what_whoosh_writes(tmp_path, monkeypatch):
+    monkeypatch.setattr(index_module, "make_schema", functools.partial(make_schema,
+                                                                       positions=True))
     ours = Index(tmp_path / "ours")
     ours.add_paths([SEEDS, DATA])
 
@@ -76,6 +85,8 @@ class _StockWriter(SegmentWriter):
 
 
 def test_worker_processes_index_the_same_paragraphs(tmp_path, monkeypatch):
+    monkeypatch.setattr(index_module, "make_schema", functools.partial(make_schema,
+                                                                       positions=True))
     monkeypatch.setattr(index_module, "WORKERS", 0)
     serial = Index(tmp_path / "serial")
     serial.add_paths([SEEDS, DATA])
@@ -94,3 +105,40 @@ def test_worker_processes_index_the_same_paragraphs(tmp_path, monkeypatch):
     # and the next run is incremental as ever
     again = parallel.add_paths([SEEDS, DATA])
     assert (again.added, again.updated, again.unchanged) == (0, 0, report.added)
+
+
+def test_whoosh_postings_count_what_the_arrays_place(tmp_path, monkeypatch):
+    """An index's Whoosh postings of title and text keep no positions, only each term's
+    frequency, which BM25F reads; the arrays hold the positions, the same as Whoosh's
+    postings hold on a schema that keeps them."""
+    plain = Index(tmp_path / "plain")
+    plain.add_paths([SEEDS, DATA])
+    monkeypatch.setattr(index_module, "make_schema", functools.partial(make_schema,
+                                                                       positions=True))
+    positional = Index(tmp_path / "positional")
+    positional.add_paths([SEEDS, DATA])
+    a, b = _reader(plain), _reader(positional)
+    assert not a.schema["text"].format.supports("positions")
+    with plain.searcher() as s:
+        columns = columnar.Columns.of(s)
+        compared = 0
+        for field, term in b.all_terms():
+            if field not in ("title", "text"):
+                continue
+            theirs = list(b.postings(field, term).items_as("positions"))
+            weights = _weights(a.postings(field, term))
+            assert weights == [float(len(p)) for _, p in theirs]
+            docs, tf, starts, poses, _ = columns._postings(field, term, True)
+            ours = [poses[s:s + int(n)].tolist() for s, n in zip(starts, tf)]
+            assert ours == [list(p) for _, p in theirs] and docs.tolist() == [d for d, _ in theirs]
+            compared += 1
+    assert compared > 4000 and a.doc_count() == b.doc_count()
+
+
+def _weights(matcher) -> list[float]:
+    """A term's postings' weights, as Whoosh's scorer reads them (``weight()``)."""
+    out = []
+    while matcher.is_active():
+        out.append(matcher.weight())
+        matcher.next()
+    return out
