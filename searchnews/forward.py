@@ -15,7 +15,7 @@ operations over the lot.
 from __future__ import annotations
 
 from array import array
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -152,6 +152,7 @@ class SegmentForward:
         self.text_chars, self.title_chars = a["text.chars"], a["title.chars"]
         self.frequency = a["spellings.paragraphs"]
         self.article = a["article"]
+        self.article_base = 0           # added to ``article`` across a searcher's segments
         self._lookups: dict[QueryWords, tuple] = {}
         self._spelled: dict[tuple[frozenset, frozenset], np.ndarray] = {}
         self._codes: np.ndarray | None = None
@@ -209,13 +210,17 @@ class SegmentForward:
             self._lookups[q] = found
         return found
 
+    def text_bounds(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the words of documents ``local`` start and end in :attr:`text`."""
+        ends = self.text_ends[local].astype(np.int64)
+        return np.where(local > 0, self.text_ends[local - 1], 0).astype(np.int64), ends
+
     def pool(self, local: np.ndarray, q: QueryWords) -> tuple:
         """The evidence of this segment's candidates ``local`` (numbered in this order):
         the text entries (candidate, position, word, surface), the title entries (candidate,
         word, surface), each candidate's length, and (candidate, beginning) pairs found."""
         words, heads, (surface_ids, surface_of) = self._lookup(q)
-        ends = self.text_ends[local].astype(np.int64)
-        starts = np.where(local > 0, self.text_ends[local - 1], 0).astype(np.int64)
+        starts, ends = self.text_bounds(local)
         t_starts, t_ends = self.title_starts[local], self.title_ends[local]
         out = []
         begun = []
@@ -242,21 +247,20 @@ def _segments(columns: columnar.Columns) -> list[tuple[SegmentForward, int]]:
     if found is None:
         found = columns._forward = [(SegmentForward(c), offset)
                                     for c, offset, _ in columns.segments]
+        base = 0                    # article numbers made distinct across segments
+        for f, _ in found:
+            f.article_base = base
+            base += int(f.article[-1]) + 1 if len(f.article) else 0
     return found
 
 
 def pool_matches(columns: columnar.Columns, docs: np.ndarray, q: QueryWords) -> Matches:
     """The evidence for global docnums ``docs`` (candidates numbered in this order)."""
-    segments = _segments(columns)
-    seg = np.searchsorted([offset for _, offset in segments], docs, "right") - 1
     length = np.zeros(len(docs))
     begins = np.zeros((len(docs), len(q.heads)), bool)
     text, title = [], []
-    for i in np.unique(seg).tolist():
-        where = np.flatnonzero(seg == i)
-        f, offset = segments[i]
-        (doc, pos, word, surface), (h_doc, h_word, h_surface), size, begun = \
-            f.pool(docs[where] - offset, q)
+    for where, f, local, _ in _by_segment(columns, docs):
+        (doc, pos, word, surface), (h_doc, h_word, h_surface), size, begun = f.pool(local, q)
         text.append((where[doc], pos, word, surface))
         title.append((where[h_doc], h_word, h_surface))
         length[where] = size
@@ -273,18 +277,9 @@ def pool_matches(columns: columnar.Columns, docs: np.ndarray, q: QueryWords) -> 
 def article_keys(columns: columnar.Columns, docs: np.ndarray) -> np.ndarray:
     """A number per document, the same for the paragraphs of one article and different
     across articles (an article's paragraphs are written together, into one segment)."""
-    segments = _segments(columns)
-    bases = getattr(columns, "_article_bases", None)
-    if bases is None:
-        sizes = [int(f.article[-1]) + 1 if len(f.article) else 0 for f, _ in segments]
-        bases = columns._article_bases = np.cumsum([0] + sizes[:-1]).astype(np.int64)
-    offsets = np.array([offset for _, offset in segments])
-    seg = np.searchsorted(offsets, docs, "right") - 1
     out = np.empty(len(docs), np.int64)
-    for i in np.unique(seg).tolist():
-        where = seg == i
-        forward, offset = segments[i]
-        out[where] = forward.article[docs[where] - offset].astype(np.int64) + bases[i]
+    for where, f, local, _ in _by_segment(columns, docs):
+        out[where] = f.article[local].astype(np.int64) + f.article_base
     return out
 
 
@@ -292,16 +287,26 @@ def article_spans(columns: columnar.Columns, docs: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
     """For each docnum, the docnums from ``start`` to ``end`` (excluded) of the paragraphs
     of its article (deleted ones included): an article's paragraphs are consecutive."""
-    segments = _segments(columns)
-    seg = np.searchsorted([offset for _, offset in segments], docs, "right") - 1
     starts, ends = np.empty(len(docs), np.int64), np.empty(len(docs), np.int64)
-    for i in np.unique(seg).tolist():
-        where = seg == i
-        f, offset = segments[i]
-        number = f.article[docs[where] - offset]
+    for where, f, local, offset in _by_segment(columns, docs):
+        number = f.article[local]
         starts[where] = np.searchsorted(f.article, number, "left") + offset
         ends[where] = np.searchsorted(f.article, number, "right") + offset
     return starts, ends
+
+
+def _by_segment(columns: columnar.Columns, docs: Sequence[int]
+                ) -> Iterator[tuple[np.ndarray, SegmentForward, np.ndarray, int]]:
+    """For each segment that holds some of the global docnums ``docs``: which of them
+    (indices into ``docs``), the segment's forward index, their local docnums, and the
+    segment's first docnum."""
+    segments = _segments(columns)
+    docs = np.asarray(docs, np.int64)
+    seg = np.searchsorted([offset for _, offset in segments], docs, "right") - 1
+    for i in np.unique(seg).tolist():
+        where = np.flatnonzero(seg == i)
+        f, offset = segments[i]
+        yield where, f, docs[where] - offset, offset
 
 
 def marked_starts(columns: columnar.Columns, docs: Sequence[int], field: str,
@@ -310,20 +315,13 @@ def marked_starts(columns: columnar.Columns, docs: Sequence[int], field: str,
     """For each document, where (characters into its text, or title with ``field="title"``)
     each of its words starts that carries one of ``stems`` or is spelled as one of
     ``words``: the words to highlight, without analysing the text again."""
-    segments = _segments(columns)
-    docs = np.asarray(docs, np.int64)
-    seg = np.searchsorted([offset for _, offset in segments], docs, "right") - 1
     out: list[list[int]] = [[] for _ in range(len(docs))]
-    for i in np.unique(seg).tolist():
-        where = np.flatnonzero(seg == i)
-        f, offset = segments[i]
-        local = docs[where] - offset
+    for where, f, local, _ in _by_segment(columns, docs):
         if field == "title":
             starts, ends, tokens, chars = f.title_starts[local], f.title_ends[local], \
                 f.title, f.title_chars
         else:
-            ends = f.text_ends[local].astype(np.int64)
-            starts = np.where(local > 0, f.text_ends[local - 1], 0).astype(np.int64)
+            starts, ends = f.text_bounds(local)
             tokens, chars = f.text, f.text_chars
         found, which, within = _gather(starts, ends, tokens)
         marked = f.spelling_ids(stems, words)
@@ -339,20 +337,12 @@ def spelling_codes(columns: columnar.Columns, docs: Sequence[int]) -> list[list[
     """Each document's words in order as numbers that tell spellings apart across
     segments (the first 8 bytes of the spelling, with its length mixed in), for comparing
     paragraphs (near-duplicates)."""
-    segments = _segments(columns)
-    docs = np.asarray(docs, np.int64)
-    seg = np.searchsorted([offset for _, offset in segments], docs, "right") - 1
     out: list[list[int]] = [[] for _ in range(len(docs))]
-    for i in np.unique(seg).tolist():
-        where = np.flatnonzero(seg == i)
-        f, offset = segments[i]
-        local = docs[where] - offset
-        ends = f.text_ends[local].astype(np.int64)
-        starts = np.where(local > 0, f.text_ends[local - 1], 0).astype(np.int64)
-        tokens, which, _ = _gather(starts, ends, f.text)
+    for where, f, local, _ in _by_segment(columns, docs):
+        starts, ends = f.text_bounds(local)
+        tokens, _, _ = _gather(starts, ends, f.text)
         codes = f.codes()[tokens]
-        bounds = np.cumsum(ends - starts)
-        for doc, part in zip(where.tolist(), np.split(codes, bounds[:-1])):
+        for doc, part in zip(where.tolist(), np.split(codes, np.cumsum(ends - starts)[:-1])):
             out[doc] = part.tolist()
     return out
 

@@ -44,7 +44,7 @@ TEXT_FIELDS = ("title", "text")
 # whose titles name each Wikipedia article, and lost 0.003 on squad-es among news paragraphs
 # (as paragraphs and as whole articles), whose titles say less about each paragraph.
 TITLE_BOOST = 1.0
-POOL = 400                 # BM25F hits of each tier re-ranked (ranking.rerank)
+POOL = 400                 # BM25F candidates of a query re-ranked (ranking.rerank)
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 WEIGHTING = BM25F(B=0.75, K1=1.2)
@@ -527,14 +527,15 @@ def relevance_order(parsed: ParsedQuery,
                     rescore: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None,
                     want: int) -> list[tuple[int, float]]:
     """(docnum, score) best first, whatever the engine: paragraphs with every query word,
-    then those with some, each tier's best POOL candidates (``fetch``: docnums and BM25F
-    scores, best first) re-scored together by ``rescore`` (docnums, scores, tier of each;
+    then those with some; the best POOL candidates (``fetch``: docnums and BM25F scores,
+    best first), all-words matches first, re-scored together by ``rescore`` (docnums,
+    scores, tier of each;
     :func:`searchnews.ranking.rerank`; None: a query of one word keeps BM25F's order); with
     ``article_keys`` (docnums → a number per article), only the best paragraph per article.
     The any-word tier is fetched only when the first has too few articles."""
     tiers = [parsed.q_all] + ([parsed.q_any] if parsed.q_any != parsed.q_all else [])
-    # re-ranking needs a pool deeper than the page; the partial matches of the second tier
-    # are re-ranked as deep as the first: for a long question they are most of what is found
+    # re-ranking needs a pool deeper than the page; for a long question the partial
+    # matches of the second tier are most of it
     depth = max(POOL if rescore is not None else 0, want * 2)
     complete: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # tiers that fell short
     while True:
@@ -549,7 +550,9 @@ def relevance_order(parsed: ParsedQuery,
             exhausted = exhausted and len(docs) < depth
             if len(taken):
                 fresh = ~np.isin(docs, taken)
-                docs, scores = docs[fresh], scores[fresh]
+                # one pool per query: the any-word matches fill what the all-words left
+                room = max(depth - len(taken), want * 2)
+                docs, scores = docs[fresh][:room], scores[fresh][:room]
             pools.append((docs, scores))
             taken = np.concatenate([taken, docs])
             # the articles a tier's pool holds do not depend on the order re-ranking gives

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import searchnews.index as index_module
 from searchnews import Index
 from searchnews.cli import main
 
@@ -55,6 +56,31 @@ def rewrite_feed(lines: list[str], changed: str, dropped: str, text: str) -> str
             rec["text"] = text
         out.append(json.dumps(rec, ensure_ascii=False) + "\n")
     return "".join(out)
+
+
+def updated_index(path: Path, also: list[Path] = (), schema=None) -> tuple[Index, list[Path]]:
+    """The seed, the sample's feed (and ``also``) indexed by two worker processes, then the
+    feed updated as news arrives (an article changed, one removed): several segments, one
+    with deleted paragraphs. ``schema``: what makes the index's schema. Returns the index
+    and the paths it mirrors."""
+    sample = DATA / "fakenews_es_sample.jsonl"
+    lines = sample.read_text(encoding="utf-8").splitlines(keepends=True)
+    ids = list(dict.fromkeys(json.loads(x)["article_id"] for x in lines))
+    feed = path / "news" / "feed.jsonl"
+    feed.parent.mkdir(parents=True)
+    feed.write_text("".join(lines), encoding="utf-8")
+    ix = Index(path / "ix")
+    paths = [SEEDS, feed.parent, *also]
+    with pytest.MonkeyPatch.context() as mp:
+        if schema is not None:
+            mp.setattr(index_module, "make_schema", schema)
+        mp.setattr(index_module, "PARALLEL_AFTER", 100)
+        mp.setattr(index_module, "WORKERS", 2)
+        ix.add_paths(paths)
+    feed.write_text(rewrite_feed(lines, ids[3], ids[5], "El gobierno de México anunció hoy "
+                                 "un nuevo plan de vacunación en todo el país."), encoding="utf-8")
+    ix.add_paths(paths)
+    return ix, paths
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ from searchnews.index import make_schema
 from searchnews.errors import QueryError
 from searchnews.search import parse
 
-from .conftest import DATA, SEEDS, rewrite_feed
+from .conftest import DATA
+from .conftest import updated_index as build_updated_index
 
 SAMPLE = DATA / "fakenews_es_sample.jsonl"
 
@@ -38,29 +39,14 @@ def _queries() -> list[str]:
     return out
 
 
+POSITIONAL = functools.partial(make_schema, positions=True)
+
+
 @pytest.fixture(scope="module")
 def updated_index(tmp_path_factory):
-    """The seed and sample indexed by two worker processes, then re-indexed with an article
-    changed and one removed: several segments, one with deleted paragraphs."""
-    tmp = tmp_path_factory.mktemp("columnar")
-    lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
-    ids = list(dict.fromkeys(json.loads(x)["article_id"] for x in lines))
-    feed = tmp / "news" / "feed.jsonl"
-    feed.parent.mkdir()
-    feed.write_text("".join(lines), encoding="utf-8")
-    ix = Index(tmp / "ix")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(index_module, "make_schema", POSITIONAL)
-        mp.setattr(index_module, "PARALLEL_AFTER", 100)
-        mp.setattr(index_module, "WORKERS", 2)
-        ix.add_paths([SEEDS, feed.parent])
-    feed.write_text(rewrite_feed(lines, ids[3], ids[5], "El gobierno de México anunció hoy "
-                                 "un nuevo plan de vacunación en todo el país."), encoding="utf-8")
-    ix.add_paths([SEEDS, feed.parent])
-    return ix
-
-
-POSITIONAL = functools.partial(make_schema, positions=True)
+    """Worker segments and one with deleted paragraphs (conftest), positions kept in
+    Whoosh's postings too."""
+    return build_updated_index(tmp_path_factory.mktemp("columnar"), schema=POSITIONAL)[0]
 
 
 def _same_ranking(searcher, queries: list[str]) -> int:

@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 from whoosh.qparser import AndGroup, OrGroup
 
-import searchnews.index as index_module
 from searchnews import Index, columnar, evidence, forward
 from searchnews.analysis import fold, token
 from searchnews.errors import QueryError
 from searchnews.evidence import QueryWords
 from searchnews.search import _parser, _required_first, parse, plain_queries, words_only
 
-from .conftest import DATA, SEEDS, rewrite_feed
+from .conftest import DATA, updated_index
 
 SAMPLE = DATA / "fakenews_es_sample.jsonl"
 UNTITLED = DATA / "ancora_ud_sample.jsonl"
@@ -44,25 +43,13 @@ def index(tmp_path_factory) -> Index:
     updated (an article changed, one removed), then small runs that Whoosh merges: segments
     of every kind the writer makes."""
     tmp = tmp_path_factory.mktemp("forward")
-    lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
-    ids = list(dict.fromkeys(json.loads(x)["article_id"] for x in lines))
-    feed = tmp / "news" / "feed.jsonl"
-    feed.parent.mkdir()
-    feed.write_text("".join(lines), encoding="utf-8")
-    ix = Index(tmp / "ix")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(index_module, "PARALLEL_AFTER", 100)
-        mp.setattr(index_module, "WORKERS", 2)
-        ix.add_paths([SEEDS, feed.parent, UNTITLED])
-    feed.write_text(rewrite_feed(lines, ids[3], ids[5], "El gobierno de México anunció hoy "
-                                 "un nuevo plan de vacunación en todo el país."), encoding="utf-8")
-    ix.add_paths([SEEDS, feed.parent, UNTITLED])
+    ix, paths = updated_index(tmp, also=[UNTITLED])
     notes = tmp / "notes"
     notes.mkdir()
     for n, rec in enumerate(_records()[:40]):
         (notes / f"nota-{n}.txt").write_text(rec["text"], encoding="utf-8")
         if n % 8 == 7:
-            ix.add_paths([SEEDS, feed.parent, UNTITLED, notes])
+            ix.add_paths([*paths, notes])
     return ix
 
 
