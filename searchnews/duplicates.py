@@ -3,7 +3,7 @@
 Two paragraphs are near-identical when the pairs of consecutive words (stopwords left out,
 spellings folded) overlap by DUPLICATE_JACCARD or more (Jaccard). A word is a number — the
 first 8 bytes of its folded spelling with its length mixed in — so that the forward index
-(:func:`forward.spelling_codes`) and a text analysed again give the same pairs, and a
+(:func:`forward.marked_starts`) and a text analysed again give the same pairs, and a
 page of hits is compared without reading its stored text.
 """
 

@@ -190,14 +190,15 @@ class SegmentForward:
         its surfaces (sorted) with their surface. Kept for the query's next pools."""
         found = self._lookups.get(q)
         if found is None:
-            words = np.full(len(self.spellings), -1, np.int32)
+            small = np.int16 if max(len(q.words), len(q.heads)) < 2 ** 15 else np.int32
+            words = np.full(len(self.spellings), -1, small)
             for w, stem in enumerate(self.stems.find([t.encode("utf-8") for t in q.words])):
                 if stem >= 0:
                     lo = int(self.stem_spelling_ends[stem - 1]) if stem else 0
                     words[self.stem_spellings[lo:int(self.stem_spelling_ends[stem])]] = w
             heads = None
             if q.heads:
-                heads = np.full(len(self.spellings), -1, np.int32)
+                heads = np.full(len(self.spellings), -1, small)
                 for h, head in enumerate(q.heads):
                     lo, hi = self.spellings.prefixed(head.encode("utf-8"))
                     heads[lo:hi] = h          # distinct beginnings: disjoint ranges
@@ -309,41 +310,34 @@ def _by_segment(columns: columnar.Columns, docs: Sequence[int]
         yield where, f, docs[where] - offset, offset
 
 
-def marked_starts(columns: columnar.Columns, docs: Sequence[int], field: str,
-                  stems: frozenset[str], words: frozenset[str] = frozenset()
-                  ) -> list[list[int]]:
-    """For each document, where (characters into its text, or title with ``field="title"``)
-    each of its words starts that carries one of ``stems`` or is spelled as one of
-    ``words``: the words to highlight, without analysing the text again."""
-    out: list[list[int]] = [[] for _ in range(len(docs))]
+def marked_starts(columns: columnar.Columns, docs: Sequence[int],
+                  marks: dict[str, tuple[frozenset[str], frozenset[str]]],
+                  codes: bool = False) -> dict[str, list[list[int]]]:
+    """For each document and each field of ``marks`` (``"text"``, ``"title"``: the stems
+    and the spellings to mark), where each word to highlight starts in it (characters), read
+    from the forward index rather than by analysing the text again; with ``codes``, under
+    ``"codes"`` too each document's words as :mod:`duplicates` compares them."""
+    out: dict[str, list[list[int]]] = {f: [[] for _ in range(len(docs))]
+                                       for f in [*marks, *(["codes"] if codes else [])]}
     for where, f, local, _ in _by_segment(columns, docs):
-        if field == "title":
-            starts, ends, tokens, chars = f.title_starts[local], f.title_ends[local], \
-                f.title, f.title_chars
-        else:
-            starts, ends = f.text_bounds(local)
-            tokens, chars = f.text, f.text_chars
-        found, which, within = _gather(starts, ends, tokens)
-        marked = f.spelling_ids(stems, words)
-        at = np.minimum(np.searchsorted(marked, found), max(len(marked) - 1, 0))
-        hit = marked[at] == found if len(marked) else np.zeros(len(found), bool)
-        first = starts.astype(np.int64)[which[hit]] + within[hit]
-        for doc, char in zip(where[which[hit]].tolist(), chars[first].tolist()):
-            out[doc].append(char)
-    return out
-
-
-def spelling_codes(columns: columnar.Columns, docs: Sequence[int]) -> list[list[int]]:
-    """Each document's words in order as numbers that tell spellings apart across
-    segments (the first 8 bytes of the spelling, with its length mixed in), for comparing
-    paragraphs (near-duplicates)."""
-    out: list[list[int]] = [[] for _ in range(len(docs))]
-    for where, f, local, _ in _by_segment(columns, docs):
-        starts, ends = f.text_bounds(local)
-        tokens, _, _ = _gather(starts, ends, f.text)
-        codes = f.codes()[tokens]
-        for doc, part in zip(where.tolist(), np.split(codes, np.cumsum(ends - starts)[:-1])):
-            out[doc] = part.tolist()
+        for field, (stems, words) in [*marks.items(), *([("codes", ((), ()))] if codes else [])]:
+            if field == "title":
+                starts, ends, tokens, chars = f.title_starts[local], f.title_ends[local], \
+                    f.title, f.title_chars
+            else:
+                (starts, ends), tokens, chars = f.text_bounds(local), f.text, f.text_chars
+            found, which, within = _gather(starts, ends, tokens)
+            if field == "codes":
+                bounds = np.cumsum(ends - starts)[:-1]
+                for doc, part in zip(where.tolist(), np.split(f.codes()[found], bounds)):
+                    out[field][doc] = part.tolist()
+                continue
+            marked = f.spelling_ids(stems, words)
+            at = np.minimum(np.searchsorted(marked, found), max(len(marked) - 1, 0))
+            hit = marked[at] == found if len(marked) else np.zeros(len(found), bool)
+            first = starts.astype(np.int64)[which[hit]] + within[hit]
+            for doc, char in zip(where[which[hit]].tolist(), chars[first].tolist()):
+                out[field][doc].append(char)
     return out
 
 

@@ -655,10 +655,16 @@ def _hits(searcher: Searcher, ranked: list[tuple[int, float | None]],
     words compared through the forward index, or the stored text), the first ``limit``
     highlighted; stored fields are read for what is shown only."""
     docs = [docnum for docnum, _ in ranked]
-    if dedup:
-        groups = duplicates.fold([duplicates.signature(c) for c in _codes(searcher, docs)])
-    else:
+    columns = columnar.Columns.of(searcher)
+    page = forward.marked_starts(columns, docs, _marks(marked), codes=dedup) \
+        if columns is not None else None
+    if not dedup:
         groups = [[i] for i in range(len(docs))]
+    elif page is not None:
+        groups = duplicates.fold([duplicates.signature(c) for c in page["codes"]])
+    else:
+        groups = duplicates.fold([duplicates.signature(duplicates.text_codes(
+            searcher.stored_fields(d)["text"])) for d in docs])
     groups = groups[:limit]
     stored = {docs[i]: searcher.stored_fields(docs[i]) for g in groups for i in g}
     hits = Results()
@@ -666,17 +672,18 @@ def _hits(searcher: Searcher, ranked: list[tuple[int, float | None]],
         hit = _hit(stored[docs[group[0]]], docs[group[0]], ranked[group[0]][1])
         hit.rank = rank
         hit.duplicates = [_hit(stored[docs[i]], docs[i], None).place() for i in group[1:]]
+        if page is not None:
+            hit.highlights = spans_at(hit.text, page["text"][group[0]])
+            hit.title_highlights = spans_at(hit.title, page["title"][group[0]])
         hits.append(hit)
-    _highlight(searcher, hits, stored, marked)
+    if page is None:
+        _highlight(searcher, hits, stored, marked)
     return hits
 
 
-def _codes(searcher: Searcher, docs: list[int]) -> list[list[int]]:
-    """Each paragraph's words as :mod:`duplicates` compares them."""
-    columns = columnar.Columns.of(searcher)
-    if columns is not None:
-        return forward.spelling_codes(columns, docs)
-    return [duplicates.text_codes(searcher.stored_fields(d)["text"]) for d in docs]
+def _marks(marked: dict[str, set[str]]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Per searched field, the stems and the spellings to highlight."""
+    return {f: (frozenset(marked[f]), frozenset(marked[WORDS])) for f in TEXT_FIELDS}
 
 
 def fold_duplicates(hits: list[Hit]) -> list[Hit]:
@@ -702,13 +709,9 @@ def _highlight(searcher: Searcher, hits: list[Hit], stored: dict[int, dict],
     """Mark the matched words of each hit's text and of its title, if the title is
     searched: where they start is in the forward index; else each text is analysed."""
     columns = columnar.Columns.of(searcher)
-    words = frozenset(marked[WORDS])
     if columns is not None:
-        docs = [h.docnum for h in hits]
-        texts = forward.marked_starts(columns, docs, "text", frozenset(marked["text"]), words)
-        titles = forward.marked_starts(columns, docs, "title", frozenset(marked["title"]),
-                                       words)
-        for hit, text, title in zip(hits, texts, titles):
+        page = forward.marked_starts(columns, [h.docnum for h in hits], _marks(marked))
+        for hit, text, title in zip(hits, page["text"], page["title"]):
             hit.highlights = spans_at(hit.text, text)
             hit.title_highlights = spans_at(hit.title, title)
         return
