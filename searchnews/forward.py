@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from . import columnar
+from . import columnar, duplicates
 from .evidence import Matches, QueryWords
 
 
@@ -316,7 +316,7 @@ def marked_starts(columns: columnar.Columns, docs: Sequence[int],
     """For each document and each field of ``marks`` (``"text"``, ``"title"``: the stems
     and the spellings to mark), where each word to highlight starts in it (characters), read
     from the forward index rather than by analysing the text again; with ``codes``, under
-    ``"codes"`` too each document's words as :mod:`duplicates` compares them."""
+    ``"codes"`` too each document's :func:`duplicates.signature`."""
     out: dict[str, list[list[int]]] = {f: [[] for _ in range(len(docs))]
                                        for f in [*marks, *(["codes"] if codes else [])]}
     for where, f, local, _ in _by_segment(columns, docs):
@@ -328,9 +328,13 @@ def marked_starts(columns: columnar.Columns, docs: Sequence[int],
                 (starts, ends), tokens, chars = f.text_bounds(local), f.text, f.text_chars
             found, which, within = _gather(starts, ends, tokens)
             if field == "codes":
-                bounds = np.cumsum(ends - starts)[:-1]
-                for doc, part in zip(where.tolist(), np.split(f.codes()[found], bounds)):
-                    out[field][doc] = part.tolist()
+                words = f.codes()[found]
+                pairs = words[:-1] * np.uint64(duplicates.PAIR) + words[1:]   # mod 2**64
+                lengths = ends - starts
+                bounds = np.cumsum(lengths)
+                for doc, end, n in zip(where.tolist(), bounds.tolist(), lengths.tolist()):
+                    out[field][doc] = frozenset(pairs[end - n:end - 1].tolist()) if n > 1 \
+                        else frozenset(words[end - n:end].tolist())
                 continue
             marked = f.spelling_ids(stems, words)
             at = np.minimum(np.searchsorted(marked, found), max(len(marked) - 1, 0))

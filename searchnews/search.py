@@ -661,7 +661,7 @@ def _hits(searcher: Searcher, ranked: list[tuple[int, float | None]],
     if not dedup:
         groups = [[i] for i in range(len(docs))]
     elif page is not None:
-        groups = duplicates.fold([duplicates.signature(c) for c in page["codes"]])
+        groups = duplicates.fold(page["codes"])
     else:
         groups = duplicates.fold([duplicates.signature(duplicates.text_codes(
             searcher.stored_fields(d)["text"])) for d in docs])

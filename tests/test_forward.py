@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from whoosh.qparser import AndGroup, OrGroup
 
-from searchnews import Index, columnar, evidence, forward
+from searchnews import Index, columnar, duplicates, evidence, forward
 from searchnews.analysis import fold, token
 from searchnews.errors import QueryError
 from searchnews.evidence import QueryWords
@@ -156,3 +156,15 @@ def test_each_spelling_knows_how_many_paragraphs_have_it(sample_index):
     sample = [fold(w) for w in sample]
     assert forward.spelling_frequencies(columns, sample) == [counted.get(w, 0) for w in sample]
     assert max(counted.values()) > 50 and counted["kursk"] == 2
+
+
+def test_the_forward_index_compares_paragraphs_as_their_text_does(index):
+    """Near-duplicate folding reads each paragraph's word pairs from the forward index;
+    they are the pairs its text gives when analysed again."""
+    with index.searcher() as s:
+        columns = columnar.Columns.of(s)
+        docs = np.flatnonzero(columns.live())[::7].tolist()
+        page = forward.marked_starts(columns, docs, {}, codes=True)
+        texts = [s.stored_fields(d)["text"] for d in docs]
+    assert len(docs) > 80
+    assert page["codes"] == [duplicates.signature(duplicates.text_codes(t)) for t in texts]
