@@ -15,11 +15,11 @@ operations over the lot.
 from __future__ import annotations
 
 from array import array
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
-from . import columnar, duplicates
+from . import analysis, columnar, duplicates
 from .evidence import Matches, QueryWords
 
 
@@ -32,6 +32,7 @@ class Forward:
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.stems: list[str] = []          # by spelling id (ids in order first seen)
+        self.words: dict[str, tuple[int, str, str] | None] = {}   # see word()
         self.text_ends = array("Q")
         self.text, self.text_chars = array("I"), array("I")
         self.title_starts, self.title_ends = array("I"), array("I")
@@ -40,17 +41,21 @@ class Forward:
         self._last_title: tuple[object, int, int] | None = None
         self._last_article: object = None
 
-    def spelling_ids(self, tokens: Iterable[tuple[str, str]]) -> array:
-        """The ids of (spelling, stem) pairs, new spellings numbered as they come."""
-        ids, stems = self.ids, self.stems
-        out = array("I")
-        for spelling, stem in tokens:
-            i = ids.get(spelling)
+    def word(self, word: str) -> tuple[int, str, str] | None:
+        """A surface word's (spelling id, spelling, stem), new spellings numbered as they
+        come; None for a stopword. Remembered per word: the writer asks for every word."""
+        found = analysis.token(word)
+        if found is None:
+            entry = None
+        else:
+            spelling, stem = found
+            i = self.ids.get(spelling)
             if i is None:
-                i = ids[spelling] = len(stems)
-                stems.append(stem)
-            out.append(i)
-        return out
+                i = self.ids[spelling] = len(self.stems)
+                self.stems.append(stem)
+            entry = (i, spelling, stem)
+        self.words[word] = entry
+        return entry
 
     def add(self, docnum: int, text: Tokens, title: Tokens | None, article_id: object) -> None:
         """Document ``docnum`` (the next one): its text's and title's words. The same

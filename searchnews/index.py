@@ -32,7 +32,7 @@ from whoosh.searching import Searcher
 from . import analysis, whoosh_patches
 from .analysis import analyzer, fold
 from .vocabulary import Vocabulary
-from .whoosh_writer import PARALLEL_AFTER, BulkWriter, Workers
+from .whoosh_writer import PARALLEL_AFTER, BulkWriter, Workers, paragraph_docs
 from .articles import Article
 from .errors import IndexMissingError, SearchnewsError
 from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, write_lock
@@ -318,7 +318,7 @@ class _Writer:
         self.added = 0
         self.w = BulkWriter(ix)
         self.workers: Workers | None = None
-        self.waiting: list[list[dict]] = []       # articles not handed to a writer yet
+        self.waiting: list[tuple] = []            # articles not handed to a writer yet
         self.words: Counter[str] = Counter()
         analysis.recording = self.words       # the analyzer counts the words it indexes
 
@@ -329,43 +329,40 @@ class _Writer:
             self.delete(a.article_id)
         date = dt.datetime.fromisoformat(a.date) if a.date else None
         source = fold(" ".join(a.source.split())) if a.source else None
-        n = len(a.paragraphs)
-        docs = []
-        for i, text in enumerate(a.paragraphs):
-            doc = dict(article_id=a.article_id, paragraph=i, n_paragraphs=n, text=text,
-                       date_iso=a.date, url=a.url)
-            # a title derived from the text is shown, not searched: it would count the
-            # article's first sentence twice
-            doc["derived_title" if a.title_derived else "title"] = a.title
-            if date is not None:
-                doc["date"] = date
-            if source:
-                doc["source"], doc["source_name"] = source, a.source
-            docs.append(doc)
-        self._add(docs)
-        self.pending += n
+        # what every paragraph of the article carries; a title derived from the text is
+        # shown, not searched: it would count the article's first sentence twice
+        common = dict(article_id=a.article_id, n_paragraphs=len(a.paragraphs),
+                      date_iso=a.date, url=a.url)
+        common["derived_title" if a.title_derived else "title"] = a.title
+        if date is not None:
+            common["date"] = date
+        if source:
+            common["source"], common["source_name"] = source, a.source
+        self._add((common, a.paragraphs))
+        self.pending += len(a.paragraphs)
 
-    def _add(self, docs: list[dict]) -> None:
-        """An article's paragraphs, kept together in one segment (grouping reads them as
-        one run). A run's first paragraphs wait in memory: if the run grows past
-        PARALLEL_AFTER they all go to worker processes, one segment each, else to this
-        process's writer at the commit — a small run makes one segment, a large one no
-        small segment beside the workers' (each segment costs every query a little)."""
-        if self.workers is None and WORKERS and self.added + len(docs) > PARALLEL_AFTER:
+    def _add(self, article: tuple[dict, tuple[str, ...]]) -> None:
+        """An article (its common fields, its paragraphs), kept together in one segment
+        (grouping reads them as one run). A run's first paragraphs wait in memory: if the
+        run grows past PARALLEL_AFTER they all go to worker processes, one segment each,
+        else to this process's writer at the commit — a small run makes one segment, a
+        large one no small segment beside the workers' (each costs every query a little)."""
+        n = len(article[1])
+        if self.workers is None and WORKERS and self.added + n > PARALLEL_AFTER:
             self.workers = Workers(self.ix, WORKERS)
             for waiting in self.waiting:
                 self.workers.add(waiting)
             self.waiting = []
         if self.workers is not None:
-            self.workers.add(docs)
+            self.workers.add(article)
         elif WORKERS:
-            self.waiting.append(docs)
+            self.waiting.append(article)
         else:
-            self._write(docs)
-        self.added += len(docs)
+            self._write(article)
+        self.added += n
 
-    def _write(self, docs: list[dict]) -> None:
-        for doc in docs:
+    def _write(self, article: tuple[dict, tuple[str, ...]]) -> None:
+        for doc in paragraph_docs(*article):
             self.w.add_document(**doc)
 
     def delete(self, article_id: str) -> None:
@@ -378,8 +375,8 @@ class _Writer:
             self.w = BulkWriter(self.ix)
 
     def commit(self) -> None:
-        for docs in self.waiting:
-            self._write(docs)
+        for article in self.waiting:
+            self._write(article)
         self.waiting = []
         segments: list = []
         if self.workers is not None:

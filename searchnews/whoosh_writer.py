@@ -53,22 +53,25 @@ def _analyse(value: str, stem: bool, forward: Forward
     Positions format records them, and its words in the forward index (spelling ids and
     where each starts)."""
     out: dict[str, list[int]] = {}
-    tokens, starts, words = [], array("I"), []
-    token = analysis.token
+    ids, starts, words = array("I"), array("I"), []
+    known, learn = forward.words, forward.word
+    which = 2 if stem else 1
     for m in analysis.WORD_RE.finditer(value):
         word = m.group()
         words.append(word)
-        found = token(word)
-        if found is not None:
-            tokens.append(found)
-            starts.append(m.start())
-            t = found[1] if stem else found[0]
+        entry = known.get(word, False)
+        if entry is False:
+            entry = learn(word)
+        if entry is not None:
+            t = entry[which]
             poses = out.get(t)
             if poses is None:
-                out[t] = [len(tokens) - 1]
+                out[t] = [len(ids)]
             else:
-                poses.append(len(tokens) - 1)
-    return words, out, (forward.spelling_ids(tokens), starts)
+                poses.append(len(ids))
+            ids.append(entry[0])
+            starts.append(m.start())
+    return words, out, (ids, starts)
 
 
 def _postings(reader, skip: set[str]):
@@ -324,6 +327,11 @@ class BulkWriter(SegmentWriter):
         self._finish()
 
 
+def paragraph_docs(common: dict, paragraphs: tuple[str, ...]) -> list[dict]:
+    """An article's documents, one per paragraph: its common fields, the paragraph's."""
+    return [dict(common, paragraph=i, text=text) for i, text in enumerate(paragraphs)]
+
+
 PARALLEL_AFTER = 5_000     # paragraphs in one run before the worker processes start
 BATCH = 500                # paragraphs per message to a worker
 POLL = 1.0                 # seconds between checks that the other side is alive
@@ -346,17 +354,21 @@ class Workers:
                                       daemon=True) for jobs in self.jobs]
         for p in self.procs:
             p.start()
-        self.batch: list[dict] = []
+        self.batch: list[tuple] = []
+        self.size = 0                        # paragraphs in the batch
         self.turn = 0
 
-    def add(self, docs: list[dict]) -> None:
-        """One article's documents: a batch ends only between articles."""
-        self.batch.extend(docs)
-        if len(self.batch) >= BATCH:
+    def add(self, article: tuple[dict, tuple[str, ...]]) -> None:
+        """One article (its common fields, its paragraphs): a batch ends between articles,
+        and an article travels as one record, not a document per paragraph."""
+        self.batch.append(article)
+        self.size += len(article[1])
+        if self.size >= BATCH:
             self._send()
 
     def _send(self) -> None:
         if self.batch:
+            self.size = 0
             self.jobs[self.turn].put(self.batch)
             self.turn = (self.turn + 1) % len(self.jobs)
             self.batch = []
@@ -427,8 +439,9 @@ def _work(ix: FileIndex, jobs, results, parent: int) -> None:
                 continue
             if writer is None:
                 writer = BulkWriter(ix, detached=True)
-            for doc in job:
-                writer.add_document(**doc)
+            for article in job:
+                for doc in paragraph_docs(*article):
+                    writer.add_document(**doc)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the run
         results.put(f"{type(exc).__name__}: {exc}")
 
