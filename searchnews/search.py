@@ -46,6 +46,7 @@ TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 1.0
 POOL = 400                 # BM25F candidates of a query re-ranked (ranking.rerank)
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
+REFILL = 64                # at most this many pages' worth looked at to fill one
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 WEIGHTING = BM25F(B=0.75, K1=1.2)
 
@@ -417,24 +418,15 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
     typed = parse(searcher, text, syntax, vocabulary)
     parsed, suggestion = with_corrections(searcher, typed, syntax, vocabulary)
     flt = filter_docs(searcher, since, until, sources)
-    want = limit + DEDUP_SPARE if dedup else limit    # dedup may fold some candidates away
-    tiers = [parsed.q_all, parsed.q_any]
-    if sort == "date":
-        # newest first, then the undated (in relevance order); scores mean nothing here
-        dated = _date_order(searcher)[1]
-        ranked = _ranked(searcher, tiers, want,
-                         {"filter": dated if flt is None else np.intersect1d(dated, flt),
-                          "sortedby": "date", "reverse": True},
-                         group, first_tier_only=True)
-        if len(ranked) < want and not (since or until):
-            undated = {"mask": dated} if flt is None else {"filter": np.setdiff1d(flt, dated)}
-            ranked += _ranked(searcher, tiers, want - len(ranked), undated, group,
-                              first_tier_only=True)
-        ranked = [(docnum, None) for docnum, _ in ranked]
-    else:
-        ranked = _relevance(searcher, parsed, want, flt, group)
     marked = _marked_terms(parsed)
-    hits = _hits(searcher, ranked, marked, dedup, limit)
+    want = limit + DEDUP_SPARE if dedup else limit    # dedup may fold some candidates away
+    while True:
+        ranked = _ranking(searcher, parsed, want, flt, group, sort, bool(since or until))
+        hits = _hits(searcher, ranked, marked, dedup, limit)
+        # the same story printed many times folds a page away: look deeper for the rest
+        if len(hits) >= limit or len(ranked) < want or want >= limit * REFILL:
+            break
+        want *= 4
     if group and hits:
         _attach_others(searcher, parsed.q_any, hits, more, marked)
     if suggestion and hits:
@@ -442,6 +434,26 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
     elif vocabulary and (len(hits) < min(3, limit) or _has_unknown_word(searcher, typed)):
         hits.suggestion = suggest(searcher, vocabulary(), typed.text, rare=0 if hits else 2)
     return hits
+
+
+def _ranking(searcher: Searcher, parsed: ParsedQuery, want: int, flt: np.ndarray | None,
+             group: bool, sort: str, dated_only: bool) -> list[tuple[int, float | None]]:
+    """The best ``want`` (docnum, score), by relevance or newest first: then the undated
+    come after the dated (in relevance order) unless a date range was asked for, and
+    scores are None."""
+    if sort != "date":
+        return _relevance(searcher, parsed, want, flt, group)
+    tiers = [parsed.q_all, parsed.q_any]
+    dated = _date_order(searcher)[1]
+    ranked = _ranked(searcher, tiers, want,
+                     {"filter": dated if flt is None else np.intersect1d(dated, flt),
+                      "sortedby": "date", "reverse": True},
+                     group, first_tier_only=True)
+    if len(ranked) < want and not dated_only:
+        undated = {"mask": dated} if flt is None else {"filter": np.setdiff1d(flt, dated)}
+        ranked += _ranked(searcher, tiers, want - len(ranked), undated, group,
+                          first_tier_only=True)
+    return [(docnum, None) for docnum, _ in ranked]
 
 
 def with_corrections(searcher: Searcher, parsed: ParsedQuery, syntax: bool,

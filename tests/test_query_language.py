@@ -161,6 +161,25 @@ def test_wire_story_in_two_outlets_is_one_hit(run, tmp_path):
     assert len(hits_of(run, "municiones Kursk", "--index", ix, "--no-dedup")) == 2
 
 
+def test_a_story_reprinted_many_times_still_leaves_a_full_page(run, tmp_path):
+    """Thirty outlets print the same paragraph, which ranks first: it is one hit that lists
+    the others, and the page still holds ten distinct paragraphs."""
+    shared = SEED.paragraphs[5]
+    articles = [{"id": f"eco-{n}", "title": f"Nota {n}", "source": f"Diario {n}",
+                 "text": [shared]} for n in range(30)]
+    articles += [{"id": f"otra-{n}", "title": f"Otra {n}", "text": [p]}
+                 for n, p in enumerate(SEED.paragraphs) if n != 5 and ("Kursk" in p or "Ucrania" in p)]
+    articles += [{"id": f"mas-{n}", "title": "Ucrania", "text": [f"Ucrania, día {n}."]}
+                 for n in range(12)]
+    (tmp_path / "eco.json").write_text(json.dumps(articles), encoding="utf-8")
+    ix = tmp_path / "ix"
+    assert run("index", tmp_path / "eco.json", "--index", ix, "-q").exit_code == 0
+    hits = hits_of(run, "Kursk Ucrania", "--index", ix)
+    assert len(hits) == 10 and hits[0]["text"] == shared
+    assert len(hits[0]["duplicates"]) == 29
+    assert len({h["text"] for h in hits}) == 10
+
+
 def test_did_you_mean_restores_accents(run, seed_index):
     result = run("query", "coperacion", "--index", seed_index.path)
     assert result.exit_code == 1 and "did you mean: cooperación" in result.stderr
