@@ -7,11 +7,11 @@ earn a bonus. Results are grouped by article (its best paragraph, and how many m
 and near-identical paragraphs — the same wire story in several outlets — are folded into one
 hit that lists where else it appeared.
 
-Highlights are character spans into the stored paragraph, found by analysing it again, so the
-surface words that matched (``COOPERACIÓN``, ``norcoreanos``) are marked whatever their
-accents or number. Prefix (``cooperaci*``) and fuzzy (``Pyongyng~``) words are expanded through
-the vocabulary of indexed words (vocabulary.py) into the stems they stand for, because stemming
-a fragment or a typo makes it match nothing.
+Highlights are character spans into the stored paragraph, read from the forward index
+(highlight.py), so the surface words that matched (``COOPERACIÓN``, ``norcoreanos``) are marked
+whatever their accents or number. Prefix (``cooperaci*``) and fuzzy (``Pyongyng~``) words are
+expanded through the vocabulary of indexed words (vocabulary.py) into the stems they stand for,
+because stemming a fragment or a typo makes it match nothing.
 """
 
 from __future__ import annotations
