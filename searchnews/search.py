@@ -423,10 +423,12 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
     while True:
         ranked = _ranking(searcher, parsed, want, flt, group, sort, bool(since or until))
         hits = _hits(searcher, ranked, marked, dedup, limit)
-        # the same story printed many times folds a page away: look deeper for the rest
+        # the same story printed many times folds a page away: look deeper for the rest,
+        # as much deeper as the folding so far says it takes
         if len(hits) >= limit or len(ranked) < want or want >= limit * REFILL:
             break
-        want *= 4
+        need = want * limit * 3 // (2 * max(len(hits), 1))    # at the rate seen, and half
+        want = min(limit * REFILL, max(want * 2, need))
     if group and hits:
         _attach_others(searcher, parsed.q_any, hits, more, marked)
     if suggestion and hits:
