@@ -41,9 +41,15 @@ def signature(codes: Sequence[int]) -> frozenset[int]:
 def fold(signatures: Sequence[frozenset]) -> list[list[int]]:
     """Groups of indices, in rank order: each a kept paragraph and the lower-ranked ones
     near-identical to it. Sets whose sizes differ by more than the threshold's ratio cannot
-    be near-identical, so most pairs are told apart without comparing them."""
+    be near-identical, so most pairs are told apart without comparing them; a paragraph
+    with the very pairs of one seen joins that one's group at once."""
     groups: list[list[int]] = []
+    same: dict[frozenset, list[int]] = {}        # copies word for word join at once
     for i, sig in enumerate(signatures):
+        copy = same.get(sig)
+        if copy is not None:
+            copy.append(i)
+            continue
         for group in groups:
             best = signatures[group[0]]
             small, large = sorted((len(sig), len(best)))
@@ -53,7 +59,9 @@ def fold(signatures: Sequence[frozenset]) -> list[list[int]]:
             union = len(sig) + len(best) - common
             if union and common / union >= DUPLICATE_JACCARD:
                 group.append(i)
+                same[sig] = group
                 break
         else:
             groups.append([i])
+            same[sig] = groups[-1]
     return groups
