@@ -257,6 +257,7 @@ def _segments(columns: columnar.Columns) -> list[tuple[SegmentForward, int]]:
         for f, _ in found:
             f.article_base = base
             base += int(f.article[-1]) + 1 if len(f.article) else 0
+        columns._forward_offsets = np.array([offset for _, offset in found], np.int64)
     return found
 
 
@@ -308,10 +309,10 @@ def _by_segment(columns: columnar.Columns, docs: Sequence[int]
     segment's first docnum."""
     segments = _segments(columns)
     docs = np.asarray(docs, np.int64)
-    seg = np.searchsorted([offset for _, offset in segments], docs, "right") - 1
-    for i in np.unique(seg).tolist():
-        where = np.flatnonzero(seg == i)
-        f, offset = segments[i]
+    seg = np.searchsorted(columns._forward_offsets, docs, "right") - 1
+    order = np.argsort(seg, kind="stable")
+    for where in np.split(order, np.flatnonzero(np.diff(seg[order])) + 1) if len(docs) else []:
+        f, offset = segments[int(seg[where[0]])]
         yield where, f, docs[where] - offset, offset
 
 
@@ -325,28 +326,30 @@ def marked_starts(columns: columnar.Columns, docs: Sequence[int],
     out: dict[str, list[list[int]]] = {f: [[] for _ in range(len(docs))]
                                        for f in [*marks, *(["codes"] if codes else [])]}
     for where, f, local, _ in _by_segment(columns, docs):
-        for field, (stems, words) in [*marks.items(), *([("codes", ((), ()))] if codes else [])]:
-            if field == "title":
-                starts, ends, tokens, chars = f.title_starts[local], f.title_ends[local], \
-                    f.title, f.title_chars
-            else:
-                (starts, ends), tokens, chars = f.text_bounds(local), f.text, f.text_chars
-            found, which, within = _gather(starts, ends, tokens)
-            if field == "codes":
-                words = f.codes()[found]
-                pairs = words[:-1] * np.uint64(duplicates.PAIR) + words[1:]   # mod 2**64
-                lengths = ends - starts
-                bounds = np.cumsum(lengths)
-                for doc, end, n in zip(where.tolist(), bounds.tolist(), lengths.tolist()):
-                    out[field][doc] = frozenset(pairs[end - n:end - 1].tolist()) if n > 1 \
-                        else frozenset(words[end - n:end].tolist())
-                continue
+        fields = {"text": (*f.text_bounds(local), f.text, f.text_chars),
+                  "title": (f.title_starts[local], f.title_ends[local], f.title, f.title_chars)}
+        gathered = {}
+        for field in {*marks, *(["text"] if codes else [])}:
+            starts, ends, tokens, _ = fields[field]
+            gathered[field] = _gather(starts, ends, tokens)
+        for field, (stems, words) in marks.items():
+            found, which, within = gathered[field]
+            starts, chars = fields[field][0], fields[field][3]
             marked = f.spelling_ids(stems, words)
             at = np.minimum(np.searchsorted(marked, found), max(len(marked) - 1, 0))
             hit = marked[at] == found if len(marked) else np.zeros(len(found), bool)
             first = starts.astype(np.int64)[which[hit]] + within[hit]
             for doc, char in zip(where[which[hit]].tolist(), chars[first].tolist()):
                 out[field][doc].append(char)
+        if codes:                 # the text's words, already gathered, as duplicate codes
+            starts, ends = fields["text"][:2]
+            words = f.codes()[gathered["text"][0]]
+            pairs = words[:-1] * np.uint64(duplicates.PAIR) + words[1:]   # mod 2**64
+            lengths = ends - starts
+            bounds = np.cumsum(lengths)
+            for doc, end, n in zip(where.tolist(), bounds.tolist(), lengths.tolist()):
+                out["codes"][doc] = frozenset(pairs[end - n:end - 1].tolist()) if n > 1 \
+                    else frozenset(words[end - n:end].tolist())
     return out
 
 

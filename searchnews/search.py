@@ -416,7 +416,8 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
     if sort not in ("relevance", "date"):
         raise QueryError(f"unknown sort '{sort}' (relevance or date)")
     typed = parse(searcher, text, syntax, vocabulary)
-    parsed, suggestion = with_corrections(searcher, typed, syntax, vocabulary)
+    unknown = vocabulary is not None and _has_unknown_word(searcher, typed)
+    parsed, suggestion = with_corrections(searcher, typed, syntax, vocabulary, unknown)
     flt = filter_docs(searcher, since, until, sources)
     marked = _marked_terms(parsed)
     want = limit + DEDUP_SPARE if dedup else limit    # dedup may fold some candidates away
@@ -433,7 +434,7 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
         _attach_others(searcher, parsed.q_any, hits, more, marked)
     if suggestion and hits:
         hits.suggestion = suggestion
-    elif vocabulary and (len(hits) < min(3, limit) or _has_unknown_word(searcher, typed)):
+    elif vocabulary and (len(hits) < min(3, limit) or unknown):
         hits.suggestion = suggest(searcher, vocabulary(), typed.text, rare=0 if hits else 2)
     return hits
 
@@ -459,15 +460,15 @@ def _ranking(searcher: Searcher, parsed: ParsedQuery, want: int, flt: np.ndarray
 
 
 def with_corrections(searcher: Searcher, parsed: ParsedQuery, syntax: bool,
-                     vocabulary: Callable[[], Vocabulary] | None
+                     vocabulary: Callable[[], Vocabulary] | None, unknown: bool
                      ) -> tuple[ParsedQuery, str | None]:
     """The query to rank with, and the "did you mean" it used (None if none): in a query of
     several words, a word found in no paragraph (a typo, another spelling of a name) can only
     match through its suggested word, so that word is searched too, as one more optional
     word. The word as typed stays, so no paragraph counts as having every word, and the user
     still sees the suggestion; a query of one unknown word is left alone (it finds nothing
-    and says "did you mean")."""
-    if vocabulary is None or len(parsed.words) < 2 or not _has_unknown_word(searcher, parsed):
+    and says "did you mean"). ``unknown``: whether the query has such a word."""
+    if vocabulary is None or len(parsed.words) < 2 or not unknown:
         return parsed, None
     fixed = suggest(searcher, vocabulary(), parsed.text)
     typed = set(WORD_RE.findall(parsed.text))
