@@ -421,15 +421,19 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
     flt = filter_docs(searcher, since, until, sources)
     marked = _marked_terms(parsed)
     want = limit + DEDUP_SPARE if dedup else limit    # dedup may fold some candidates away
+    ranked = _ranking(searcher, parsed, want, flt, group, sort, bool(since or until))
+    seen: dict[int, tuple] = {}
     while True:
-        ranked = _ranking(searcher, parsed, want, flt, group, sort, bool(since or until))
-        hits = _hits(searcher, ranked, marked, dedup, limit)
+        hits = _hits(searcher, ranked[:want], marked, dedup, limit, seen)
         # the same story printed many times folds a page away: look deeper for the rest,
-        # as much deeper as the folding so far says it takes
+        # as much deeper as the folding so far says it takes (a ranking holds more than
+        # was asked when its pool had more: those are taken first, in the same order)
         if len(hits) >= limit or len(ranked) < want or want >= limit * REFILL:
             break
         need = want * limit * 3 // (2 * max(len(hits), 1))    # at the rate seen, and half
         want = min(limit * REFILL, max(want * 2, need))
+        if len(ranked) < want:
+            ranked = _ranking(searcher, parsed, want, flt, group, sort, bool(since or until))
     if group and hits:
         _attach_others(searcher, parsed.q_any, hits, more, marked)
     if suggestion and hits:
@@ -441,9 +445,9 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
 
 def _ranking(searcher: Searcher, parsed: ParsedQuery, want: int, flt: np.ndarray | None,
              group: bool, sort: str, dated_only: bool) -> list[tuple[int, float | None]]:
-    """The best ``want`` (docnum, score), by relevance or newest first: then the undated
-    come after the dated (in relevance order) unless a date range was asked for, and
-    scores are None."""
+    """The best ``want`` (docnum, score) — or more, when the relevance ranking's pool holds
+    more — by relevance or newest first: then the undated come after the dated (in
+    relevance order) unless a date range was asked for, and scores are None."""
     if sort != "date":
         return _relevance(searcher, parsed, want, flt, group)
     tiers = [parsed.q_all, parsed.q_any]
@@ -547,7 +551,8 @@ def relevance_order(parsed: ParsedQuery,
     scores, tier of each;
     :func:`searchnews.ranking.rerank`; None: a query of one word keeps BM25F's order); with
     ``article_keys`` (docnums → a number per article), only the best paragraph per article.
-    The any-word tier is fetched only when the first has too few articles."""
+    The any-word tier is fetched only when the first has too few articles. At least
+    ``want`` when there are: the whole re-ranked pool, which a deeper look takes first."""
     tiers = [parsed.q_all] + ([parsed.q_any] if parsed.q_any != parsed.q_all else [])
     # re-ranking needs a pool deeper than the page; for a long question the partial
     # matches of the second tier are most of it
@@ -590,7 +595,7 @@ def relevance_order(parsed: ParsedQuery,
             docs, scores = docs[first], scores[first]
         # one article may fill many places: look deeper until enough articles are found
         if len(docs) >= want or exhausted:
-            return list(zip(docs[:want].tolist(), scores[:want].tolist()))
+            return list(zip(docs.tolist(), scores.tolist()))
         depth *= 4
 
 
@@ -665,33 +670,49 @@ def _fetch(searcher: Searcher, q: Q.Query, limit: int, options: dict
 
 
 def _hits(searcher: Searcher, ranked: list[tuple[int, float | None]],
-          marked: dict[str, set[str]], dedup: bool, limit: int) -> Results:
+          marked: dict[str, set[str]], dedup: bool, limit: int,
+          seen: dict[int, tuple] | None = None) -> Results:
     """The ranked paragraphs as hits, near-duplicates folded into the better ranked (their
     words compared through the forward index, or the stored text), the first ``limit``
-    highlighted; stored fields are read for what is shown only."""
+    highlighted; stored fields are read for what is shown only. ``seen`` keeps what the
+    forward index told of each document, for a deeper look at the same query."""
     docs = [docnum for docnum, _ in ranked]
     columns = columnar.Columns.of(searcher)
-    page = forward.marked_starts(columns, docs, _marks(marked), codes=dedup) \
-        if columns is not None else None
+    page = {} if seen is None else seen      # docnum → (signature, text marks, title marks)
+    if columns is not None:
+        # the first look marks the words of all it folds (most are shown); a deeper one
+        # reads the new paragraphs' signatures only, and marks those that are shown
+        marks = _marks(marked) if not page else {}
+        new = [d for d in (docs if dedup else docs[:limit]) if d not in page]
+        found = forward.marked_starts(columns, new, marks, codes=dedup)
+        page.update(zip(new, zip(found["codes"] if dedup else new,
+                                 *([found["text"], found["title"]] if marks else
+                                   [[None] * len(new)] * 2))))
     if not dedup:
         groups = [[i] for i in range(len(docs))]
-    elif page is not None:
-        groups = duplicates.fold(page["codes"])
+    elif columns is not None:
+        groups = duplicates.fold([page[d][0] for d in docs])
     else:
         groups = duplicates.fold([duplicates.signature(duplicates.text_codes(
             searcher.stored_fields(d)["text"])) for d in docs])
     groups = groups[:limit]
+    unmarked = [docs[g[0]] for g in groups if columns is not None and page[docs[g[0]]][1] is None]
+    if unmarked:
+        found = forward.marked_starts(columns, unmarked, _marks(marked))
+        for d, text, title in zip(unmarked, found["text"], found["title"]):
+            page[d] = (page[d][0], text, title)
     stored = {docs[i]: searcher.stored_fields(docs[i]) for g in groups for i in g}
     hits = Results()
     for rank, group in enumerate(groups, 1):
         hit = _hit(stored[docs[group[0]]], docs[group[0]], ranked[group[0]][1])
         hit.rank = rank
         hit.duplicates = [_hit(stored[docs[i]], docs[i], None).place() for i in group[1:]]
-        if page is not None:
-            hit.highlights = spans_at(hit.text, page["text"][group[0]])
-            hit.title_highlights = spans_at(hit.title, page["title"][group[0]])
+        if columns is not None:
+            _, text, title = page[hit.docnum]
+            hit.highlights = spans_at(hit.text, text)
+            hit.title_highlights = spans_at(hit.title, title)
         hits.append(hit)
-    if page is None:
+    if columns is None:
         _highlight(searcher, hits, stored, marked)
     return hits
 

@@ -759,7 +759,7 @@ class SphinxEngine:
                 ranked += _collect(searcher, tiers, want - len(ranked), undated, group)
             ranked = [(docnum, None) for docnum, _ in ranked]
         else:
-            ranked = _relevance(searcher, parsed, want, flt, group)
+            ranked = _relevance(searcher, parsed, want, flt, group)[:want]
         marked = _marked(parsed)
         hits = _hits(searcher, ranked, marked, dedup, limit)
         if group and hits:

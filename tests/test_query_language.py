@@ -178,6 +178,10 @@ def test_a_story_reprinted_many_times_still_leaves_a_full_page(run, tmp_path):
     assert len(hits) == 10 and hits[0]["text"] == shared
     assert len(hits[0]["duplicates"]) == 29
     assert len({h["text"] for h in hits}) == 10
+    # the hits found by looking deeper are highlighted like the first ones
+    for h in hits:
+        marked = {h["text"][a:b] for a, b in h["highlights"]}
+        assert marked and marked <= {"Kursk", "Ucrania"}, h
 
 
 def test_did_you_mean_restores_accents(run, seed_index):
