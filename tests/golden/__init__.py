@@ -1,0 +1,1 @@
+"""Golden files pinning the rankings: see regenerate.py."""
