@@ -50,7 +50,7 @@ from .articles import Article
 from . import evidence
 from .evidence import QueryWords
 from .highlight import spans
-from .ranking import spelling_idf
+from .ranking import rsj_idf, spelling_idf
 from .errors import QueryError, SearchnewsError
 from .index import COMMIT_EVERY, DEFAULT_WAIT, make_schema
 from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, write_lock
@@ -424,7 +424,8 @@ class _Searcher:
         return self.stored[docnum]
 
     def idf(self, fieldname: str, text: str) -> float:
-        """Whoosh's idf, ``log(N / (df + 1)) + 1``, over the whole cluster."""
+        """The re-ranker's IDF, the embedded engine's (:func:`ranking.rsj_idf`), over the
+        whole cluster."""
         if (fieldname, text) not in self._idf:
             self.prefetch_idf(fieldname, [text])
         return self._idf[(fieldname, text)]
@@ -437,7 +438,7 @@ class _Searcher:
             counts = self.engine.counts([_atom([fieldname], _term_token(fieldname, t))
                                          for t in todo])
             for t, df in zip(todo, counts):
-                self._idf[(fieldname, t)] = math.log(n / (df + 1)) + 1
+                self._idf[(fieldname, t)] = rsj_idf(df, n)
 
 
 def _stored(values: dict) -> dict:
