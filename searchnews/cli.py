@@ -5,7 +5,6 @@ Exit codes follow grep: 0 found, 1 nothing found, 2 error (one line on stderr, n
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -28,12 +27,27 @@ def fail(message: str) -> None:
     click.echo(f"searchnews: {message}", err=True)
 
 
-def handle_errors(fn: Callable) -> Callable:
-    """Turn every failure into one line on stderr and exit code 2."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+def index_option(fn: Callable) -> Callable:
+    """--index DIR and --engine URL: where the index lives."""
+    fn = click.option("--engine", "engine", metavar="URL", default=None,
+                      help="A search server instead of the embedded index, e.g. "
+                           "sphinx://127.0.0.1:9306/noticias (default: $SEARCHNEWS_ENGINE).")(fn)
+    return click.option("--index", "index_dir",
+                        type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="Index folder (default: $SEARCHNEWS_INDEX, else ./index).")(fn)
+
+
+class Searchnews(click.Group):
+    """The command group, which holds the error policy for every command (those defined
+    elsewhere, ``eval`` and ``sphinx``, included): a failure is one line on stderr and exit
+    code 2, never a traceback; click's own usage errors and exits pass through."""
+
+    def invoke(self, ctx: click.Context):
         try:
-            return fn(*args, **kwargs)
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort):
+            raise
         except SearchnewsError as exc:
             fail(f"error: {exc}")
             sys.exit(exc.exit_code)
@@ -46,20 +60,9 @@ def handle_errors(fn: Callable) -> Callable:
             fail(f"internal error: {type(exc).__name__}: {exc} "
                  f"(set SEARCHNEWS_DEBUG=1 for details)")
             sys.exit(2)
-    return wrapper
 
 
-def index_option(fn: Callable) -> Callable:
-    """--index DIR and --engine URL: where the index lives."""
-    fn = click.option("--engine", "engine", metavar="URL", default=None,
-                      help="A search server instead of the embedded index, e.g. "
-                           "sphinx://127.0.0.1:9306/noticias (default: $SEARCHNEWS_ENGINE).")(fn)
-    return click.option("--index", "index_dir",
-                        type=click.Path(file_okay=False, path_type=Path), default=None,
-                        help="Index folder (default: $SEARCHNEWS_INDEX, else ./index).")(fn)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Searchnews, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="searchnews")
 def main() -> None:
     """Full-text search for Spanish news: index articles, query ranked, highlighted paragraphs."""
@@ -114,7 +117,6 @@ def summary_line(r: IndexReport) -> str:
               help="Seconds to wait for another indexer to finish.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as a JSON object.")
-@handle_errors
 def index_cmd(paths: tuple[str, ...], index_dir: Path | None, engine: str | None, rebuild: bool,
               wait: float, quiet: bool, as_json: bool) -> None:
     """Index article files and folders (default: seeds/), incrementally.
@@ -186,7 +188,6 @@ json_option = click.option("--json", "as_json", is_flag=True,
               help="Run every query of FILE (a query a line, or JSONL with id and query; - for "
                    "stdin) and write JSONL hits tagged with query_id.")
 @color_option
-@handle_errors
 def query_cmd(query: str | None, index_dir: Path | None, engine: str | None, limit: int,
               as_json: bool, words: bool,
               since: str | None, until: str | None, sources: tuple[str, ...], sort: str,
@@ -279,7 +280,6 @@ def batch_lines(qid: object, hits) -> tuple[list[str], bool, bool]:
               help="Mark paragraph N (counted from 1, as in the ¶ of query results).")
 @json_option
 @color_option
-@handle_errors
 def show_cmd(article_id: str, index_dir: Path | None, engine: str | None, paragraph: int | None,
              as_json: bool, color: str) -> None:
     """Print a whole article, with one paragraph marked."""
@@ -303,7 +303,6 @@ def show_cmd(article_id: str, index_dir: Path | None, engine: str | None, paragr
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True)
 @json_option
 @color_option
-@handle_errors
 def similar_cmd(article_id: str, index_dir: Path | None, engine: str | None, limit: int,
                 as_json: bool, color: str) -> None:
     """Articles related to one article (more like this), with snippets."""
@@ -315,7 +314,6 @@ def similar_cmd(article_id: str, index_dir: Path | None, engine: str | None, lim
 @main.command("stats")
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as a JSON object.")
-@handle_errors
 def stats_cmd(index_dir: Path | None, engine: str | None, as_json: bool) -> None:
     """What the index holds: articles, paragraphs, terms, size, sources, dates."""
     stats = open_engine(engine, index_dir).stats()
@@ -325,7 +323,7 @@ def stats_cmd(index_dir: Path | None, engine: str | None, as_json: bool) -> None
 
 
 
-from .evaluate import eval_cmd  # noqa: E402  (evaluate imports cli's error handler lazily)
+from .evaluate import eval_cmd  # noqa: E402  (`searchnews eval`)
 
 main.add_command(eval_cmd)
 

@@ -427,17 +427,15 @@ def eval_cmd(docs: Path | None, queries_path: Path | None, headlines_path: Path 
              index_dir: Path | None, stock: bool, split: str | None, sample: int | None,
              as_json: bool) -> None:
     """Measure ranking quality: MRR@10, Recall@1/@10, nDCG@10, with and without accents."""
-    from .cli import handle_errors   # here, not at import time: cli.py imports this module
-    handle_errors(run_eval)(docs, queries_path, headlines_path, titles, index_dir, stock,
-                            as_json, distractors=distractors, articles=articles, split=split,
-                            sample=sample)
+    run_eval(docs, queries_path, headlines_path, titles, index_dir, stock, as_json,
+             distractors=distractors, articles=articles, split=split, sample=sample)
 
 
 def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
              titles: bool, index_dir: Path | None, stock: bool, as_json: bool,
              distractors: Sequence[Path] = (), articles: bool = False,
              split: str | None = None, sample: int | None = None) -> None:
-    """The body of ``searchnews eval`` (errors are raised; the command reports them)."""
+    """The body of ``searchnews eval`` (errors are raised; the command group reports them)."""
     if (queries_path is None) == (headlines_path is None):
         raise SearchnewsError("give exactly one of --queries FILE and --headlines FILE")
     if stock and docs is None:

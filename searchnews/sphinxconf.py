@@ -394,17 +394,6 @@ def stop_cluster(directory: str | os.PathLike) -> list[int]:
 
 # -- the command ----------------------------------------------------------------------------
 
-def _errors(fn):
-    """The CLI's one-line error policy, imported when a command runs: cli.py imports us."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from .cli import handle_errors
-        return handle_errors(fn)(*args, **kwargs)
-    return wrapper
-
-
 @click.group("sphinx")
 def sphinx_cmd() -> None:
     """Run a Sphinx cluster for --engine sphinx://... (config, start, stop, status)."""
@@ -425,7 +414,6 @@ dir_option = click.option("--dir", "directory", required=True,
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--mirror", is_flag=True,
               help="A second node for every shard but node 0's (agent = A|B mirrors).")
-@_errors
 def config_cmd(directory: Path, nodes: int, port: int, name: str, host: str,
                mirror: bool) -> None:
     """Write searchd configs for a cluster and print its engine URL."""
@@ -438,7 +426,6 @@ def config_cmd(directory: Path, nodes: int, port: int, name: str, host: str,
 
 @sphinx_cmd.command("start")
 @dir_option
-@_errors
 def start_cmd(directory: Path) -> None:
     """Start the cluster's nodes; return once every one is serving. Prints the URL."""
     started = time.monotonic()
@@ -451,7 +438,6 @@ def start_cmd(directory: Path) -> None:
 
 @sphinx_cmd.command("stop")
 @dir_option
-@_errors
 def stop_cmd(directory: Path) -> None:
     """Stop the cluster's nodes (by the pids in their pid files)."""
     stopped = stop_cluster(directory)
@@ -460,7 +446,6 @@ def stop_cmd(directory: Path) -> None:
 
 @sphinx_cmd.command("status")
 @dir_option
-@_errors
 def status_cmd(directory: Path) -> None:
     """Each node's pid and whether it answers; exit 1 if any is down."""
     cluster = Cluster.load(directory)

@@ -11,7 +11,8 @@ from click.testing import CliRunner, Result
 
 from searchnews import Index
 from searchnews.articles import iter_articles
-from searchnews.evaluate import (EvalDocs, EvalQuery, evaluate, eval_cmd, first_ranks,
+from searchnews.cli import main
+from searchnews.evaluate import (EvalDocs, EvalQuery, evaluate, first_ranks,
                                  mean_metrics, ndcg, query_metrics, recall, reciprocal_rank,
                                  select_queries)
 
@@ -80,7 +81,7 @@ def test_query_metrics_and_their_mean():
 # -- end to end ------------------------------------------------------------------------------
 
 def _run(*args) -> Result:
-    return CliRunner().invoke(eval_cmd, [str(a) for a in args], catch_exceptions=False)
+    return CliRunner().invoke(main, ["eval", *[str(a) for a in args]], catch_exceptions=False)
 
 
 def _check_result(result: dict, queries: int, min_mrr: float) -> None:
