@@ -29,7 +29,7 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.formats import Existence
 from whoosh.searching import Searcher
 
-from . import analysis, whoosh_patches
+from . import analysis, atomic, whoosh_patches
 from .analysis import analyzer, fold
 from .vocabulary import Vocabulary
 from .whoosh_writer import PARALLEL_AFTER, BulkWriter, Workers, paragraph_docs
@@ -251,7 +251,7 @@ class Index:
             whoosh_index.create_in(str(gen), make_schema())
         # A first build is published at its first commit, so a crash keeps what was done;
         # a rebuild is published only when complete, so the old index answers until then.
-        publish = (lambda: _atomic_write(self.path / "CURRENT", gen.name + "\n")) \
+        publish = (lambda: atomic.write_text(self.path / "CURRENT", gen.name + "\n")) \
             if fresh and not rebuild else None
         writer = _Writer(ix, gen, manifest, fresh, publish)
         try:
@@ -263,7 +263,7 @@ class Index:
         finally:
             writer.close()
         if rebuild:
-            _atomic_write(self.path / "CURRENT", gen.name + "\n")
+            atomic.write_text(self.path / "CURRENT", gen.name + "\n")
             self._remove_stale_generations()
 
     def _new_generation(self) -> Path:
@@ -389,7 +389,7 @@ class _Writer:
             vocabulary.add(self.words)
             vocabulary.save(self.gen)
             self.words.clear()
-        _atomic_write(self.gen / MANIFEST, json.dumps(self.manifest, ensure_ascii=False))
+        atomic.write_text(self.gen / MANIFEST, json.dumps(self.manifest, ensure_ascii=False))
         if self.on_first_commit:
             self.on_first_commit()
             self.on_first_commit = None
@@ -418,15 +418,6 @@ def _load_manifest(gen: Path) -> dict:
     except (FileNotFoundError, ValueError):
         pass
     return {"version": 1, "files": {}}
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _day(field_type, term: bytes) -> str:

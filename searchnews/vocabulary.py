@@ -20,6 +20,7 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from . import atomic
 from .analysis import fold
 
 FILE = "vocabulary.json"
@@ -51,10 +52,9 @@ class Vocabulary:
         self._sorted = None
 
     def save(self, folder: Path) -> None:
-        from .index import _atomic_write   # one atomic-write helper for the whole index
-        _atomic_write(folder / FILE, json.dumps({"counts": self.counts,
-                                                 "spelling": self.spelling},
-                                                ensure_ascii=False, separators=(",", ":")))
+        atomic.write_text(folder / FILE, json.dumps({"counts": self.counts,
+                                                     "spelling": self.spelling},
+                                                    ensure_ascii=False, separators=(",", ":")))
 
     @classmethod
     def load(cls, folder: Path) -> "Vocabulary":
