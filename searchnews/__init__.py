@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 # stock-Whoosh process) does not load the whole engine.
 _EXPORTS = {"Article": "articles", "read_file": "articles", "ArticleError": "errors",
             "QueryError": "errors", "SearchnewsError": "errors", "Index": "index",
-            "IndexReport": "index", "Hit": "search"}
+            "IndexReport": "index", "Hit": "records", "Results": "records"}
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 from .errors import SearchnewsError
 from .index import Index
-from .search import Results
+from .records import Results
 
 CHUNK = 16                 # queries per message to a worker
 PARALLEL_FROM = 64         # queries a batch has before it is spread (a process costs ~20 ms)

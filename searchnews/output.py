@@ -15,7 +15,7 @@ from typing import Sequence
 
 import click
 
-from .search import Hit
+from .records import Hit
 
 MARK_OPEN, MARK_CLOSE = "[[", "]]"
 SNIPPET_CHARS = 320
