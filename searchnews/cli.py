@@ -40,7 +40,8 @@ def index_option(fn: Callable) -> Callable:
 class Searchnews(click.Group):
     """The command group, which holds the error policy for every command (those defined
     elsewhere, ``eval`` and ``sphinx``, included): a failure is one line on stderr and exit
-    code 2, never a traceback; click's own usage errors and exits pass through."""
+    code 2, never a traceback; click's own usage errors and exits pass through; a reader
+    that closes the pipe early ends the command quietly."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -54,6 +55,11 @@ class Searchnews(click.Group):
         except KeyboardInterrupt:
             fail("interrupted")
             sys.exit(130)
+        except BrokenPipeError:
+            # the reader stopped early (`| head`): it has what it wanted, as with ripgrep;
+            # stdout goes to /dev/null so the interpreter's last flush fails no more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as exc:  # noqa: BLE001 - last resort: still no traceback for users
             if os.environ.get("SEARCHNEWS_DEBUG"):
                 traceback.print_exc()
@@ -184,7 +190,7 @@ json_option = click.option("--json", "as_json", is_flag=True,
               help="Keep near-identical paragraphs (the same story in several outlets) apart.")
 @click.option("--explain", is_flag=True,
               help="Show on stderr how the query was parsed and which terms it searches.")
-@click.option("--batch", type=click.File("r", encoding="utf-8"), metavar="FILE",
+@click.option("--batch", type=click.File("rb"), metavar="FILE",
               help="Run every query of FILE (a query a line, or JSONL with id and query; - for "
                    "stdin) and write JSONL hits tagged with query_id.")
 @color_option
@@ -207,7 +213,10 @@ def query_cmd(query: str | None, index_dir: Path | None, engine: str | None, lim
         fail("explain:\n" + ix.explain(query, syntax=not words, since=since, until=until,
                                         sources=sources))
     hits = ix.search(query, more=0 if as_json else 2, **options)
-    print_hits(hits, as_json, color, f"no paragraph matches: {query}")
+    print_hits(hits, as_json, color, f"no paragraph matches: {query}" +
+               (f" ({hits.note})" if hits.note else ""))
+    if hits.note and as_json:
+        click.echo(json.dumps({"note": hits.note, "query": query}, ensure_ascii=False))
     if hits.suggestion:
         if as_json:
             click.echo(json.dumps({"did_you_mean": hits.suggestion, "query": query},
@@ -237,7 +246,14 @@ def run_batch(ix: Index, lines, options: dict) -> int:
     bad: list[int] = []
 
     def queries():
-        for lineno, line in enumerate(lines, 1):
+        for lineno, raw in enumerate(lines, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                fail(f"error: batch line {lineno}: not UTF-8 text ({exc.reason} at byte "
+                     f"{exc.start + 1})")
+                bad.append(lineno)
+                continue
             qid, text = lineno, line.strip()
             if not text:
                 continue
@@ -270,6 +286,8 @@ def batch_lines(qid: object, hits) -> tuple[list[str], bool, bool]:
     if hits.suggestion:
         out.append(json.dumps({"query_id": qid, "did_you_mean": hits.suggestion},
                               ensure_ascii=False))
+    if hits.note:
+        out.append(json.dumps({"query_id": qid, "note": hits.note}, ensure_ascii=False))
     return out, bool(hits), False
 
 

@@ -24,6 +24,13 @@ class QueryError(SearchnewsError):
     """A query that cannot be parsed or has nothing to search for."""
 
 
+class NothingToSearch(QueryError):
+    """A query with no word to look up (stopwords only, or patterns that match no indexed
+    word): it finds nothing, exit code 1, and says why."""
+
+    exit_code = 1
+
+
 class IndexMissingError(SearchnewsError):
     """No index at the given folder yet."""
 

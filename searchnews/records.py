@@ -47,3 +47,4 @@ class Results(list):
     """The hits of one query, plus a "did you mean" suggestion when it found little."""
 
     suggestion: str | None = None
+    note: str | None = None          # why a query could find nothing (only stopwords, ...)

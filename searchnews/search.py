@@ -38,7 +38,7 @@ from .highlight import Highlighter, spans_at
 from .records import Hit, Results
 from .ranking import BM25F, rerank, spelling_idf
 from .vocabulary import Vocabulary
-from .errors import QueryError
+from .errors import NothingToSearch, QueryError
 
 TEXT_FIELDS = ("title", "text")
 # The title's weight against the text in BM25F: equal. 1.5 gained 0.0003 MRR@10 on squad-es,
@@ -48,6 +48,8 @@ TITLE_BOOST = 1.0
 POOL = 400                 # BM25F candidates of a query re-ranked (ranking.rerank)
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 REFILL = 64                # at most this many pages' worth looked at to fill one
+MAX_EXPANSION = 1024       # words one wildcard may stand for (Lucene's default clause limit)
+MAX_EDITS = 2              # a fuzzy word's edits: beyond two, most words are near any word
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 WEIGHTING = BM25F(B=0.75, K1=1.2)
 
@@ -59,9 +61,10 @@ FIELD_NAMES = {"title": "title", "titulo": "title", "text": "text", "texto": "te
 # -- parsing ---------------------------------------------------------------------------------
 
 class _StarPlugin(plugins.WildcardPlugin):
-    """``*`` is a wildcard; ``?`` stays punctuation ("¿Dónde...?")."""
+    """``*`` is a wildcard, and ``?`` between two letters of a word (``co?peracion``); a
+    ``?`` that ends or begins a word stays punctuation ("¿Dónde...?")."""
 
-    expr = r"(?P<text>\*)"
+    expr = r"(?P<text>\*|(?<=\w)\?(?=\w))"
 
 
 WORDS = "words"   # pseudo-field of prefix/fuzzy words until the vocabulary expands them
@@ -121,11 +124,14 @@ def check_syntax(text: str) -> None:
     if depth:
         raise QueryError(f"unbalanced '(' in query: {text}")
     for m in _FIELD_PREFIX.finditer(text):
-        if fold(m.group(1)) not in FIELD_NAMES:
+        if fold(m.group(1)) not in FIELD_NAMES and not _punctuation(text, m):
             raise QueryError(f"unknown field '{m.group(1)}:' in query (fields: "
                              f"{', '.join(sorted(FIELD_NAMES))})")
-    outside_quotes = " ".join(text.split('"')[::2])
-    tokens = outside_quotes.replace("(", " ( ").replace(")", " ) ").split()
+        if _punctuation(text, m) and fold(m.group(1)) in FIELD_NAMES:
+            raise QueryError(f"'{m.group(1)}:' needs a word or a quoted phrase right after "
+                             f"it, with no space (e.g. {m.group(1)}:Kursk) in query: {text}")
+    phrases_as_words = re.sub(r'"[^"]*"', " phrase ", text)    # a phrase is an operand too
+    tokens = phrases_as_words.replace("(", " ( ").replace(")", " ) ").split()
     for i, tok in enumerate(tokens):
         if not _OPERATOR.match(tok):
             continue
@@ -135,6 +141,19 @@ def check_syntax(text: str) -> None:
             raise QueryError(f"'{tok}' needs a word after it in query: {text}")
         if tok != "NOT" and (before is None or before == "(" or _OPERATOR.match(before)):
             raise QueryError(f"'{tok}' needs a word before it in query: {text}")
+
+
+def _punctuation(text: str, m: re.Match) -> bool:
+    """Whether the colon after a word is punctuation (``AMLO: corrupción``, a headline):
+    a field is ``name:value``, with nothing between the colon and its value."""
+    return m.end() == len(text) or text[m.end()].isspace()
+
+
+def without_punctuation_colons(text: str) -> str:
+    """The query with the colons that end a word and are followed by a space dropped, so
+    the parser does not read the word before them as a field name."""
+    return _FIELD_PREFIX.sub(lambda m: m.group(1) + ("" if _punctuation(text, m) else ":"),
+                             text)
 
 
 def words_only(text: str) -> str:
@@ -171,16 +190,37 @@ def parse(searcher: Searcher, text: str, syntax: bool = True,
         q_all, q_any = plain
     else:
         check_syntax(text)
+        text = without_punctuation_colons(text)
         rewrite = functools.partial(_rewrite, searcher=searcher, vocabulary=vocabulary,
                                     expanded=expanded)
         q_any = _required_first(rewrite(_parser(searcher.schema, OrGroup).parse(text)))
         q_all = rewrite(_parser(searcher.schema, AndGroup).parse(text))
     if not any(True for _ in positive_terms(q_any)) and not expanded:
-        raise QueryError(f"nothing to search for in query (only stopwords?): {text}")
+        raise _nothing_to_search(text, q_any)
     top = q_any.subqueries[0] if isinstance(q_any, Q.And) else q_any
     words = [t for f, t in _top_level_terms(top) if f == "text"]
     surfaces = frozenset(fold(m.group()) for m in _plain_words(text))
     return ParsedQuery(text, q_all, q_any, words, expanded, surfaces)
+
+
+def _nothing_to_search(text: str, q: Q.Query) -> QueryError:
+    """Why a query has no word to look up: an error when it only excludes; a query that
+    finds nothing (:class:`NothingToSearch`) when its words are stopwords or its patterns
+    match no indexed word."""
+    if _excludes(q):
+        return QueryError(f"nothing to find in query: NOT only excludes; add a word to "
+                          f"search for (e.g. Putin NOT Kursk): {text}")
+    patterns = [m.group() for m in _WILDCARD_WORD.finditer(text)] + \
+        re.findall(r"\w+~\d*", text)
+    if patterns:
+        return NothingToSearch(f"no indexed word matches {', '.join(patterns)}")
+    return NothingToSearch("only stopwords, words too common to be indexed: nothing to "
+                           "search for")
+
+
+def _excludes(q: Q.Query) -> bool:
+    """Whether a query holds a NOT (or ``-word``) anywhere."""
+    return isinstance(q, (Q.Not, Q.AndNot)) or any(_excludes(c) for c in q.children())
 
 
 def plain_queries(text: str, syntax: bool = True) -> tuple[Q.Query, Q.Query] | None:
@@ -206,10 +246,19 @@ def _rewrite(q: Q.Query, searcher: Searcher, vocabulary, expanded: set[str]) -> 
         vocab = vocabulary() if vocabulary else Vocabulary()
         folded = fold(q.text)
         if isinstance(q, Q.FuzzyTerm):
+            if not 1 <= q.maxdist <= MAX_EDITS:
+                raise QueryError(f"'{q.text}~{q.maxdist}': a fuzzy word allows 1 or "
+                                 f"{MAX_EDITS} edits ({q.text}~ is 1)")
             found = vocab.near(folded, q.maxdist, q.prefixlength) + \
                 ([folded] if folded in vocab else [])
         else:
-            found = vocab.matching(folded + ("*" if isinstance(q, Q.Prefix) else ""))
+            pattern = folded + ("*" if isinstance(q, Q.Prefix) else "")
+            if not re.search(r"[^*?]", pattern):
+                raise QueryError(f"'{pattern}': a wildcard needs letters to match")
+            found = vocab.matching(pattern)
+            if len(found) > MAX_EXPANSION:
+                raise QueryError(f"'{pattern}' matches {len(found):,} indexed words, more "
+                                 f"than {MAX_EXPANSION:,}: give it more letters")
         expanded.update(found)
         stems = sorted({t for t in (term(w) for w in found) if t})
         return Q.Or([Q.Term(f, s, boost=TITLE_BOOST if f == "title" else 1.0)
@@ -373,7 +422,12 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
         raise QueryError("--limit must be at least 1")
     if sort not in ("relevance", "date"):
         raise QueryError(f"unknown sort '{sort}' (relevance or date)")
-    typed = parse(searcher, text, syntax, vocabulary)
+    try:
+        typed = parse(searcher, text, syntax, vocabulary)
+    except NothingToSearch as exc:
+        found = Results()
+        found.note = str(exc)
+        return found
     unknown = vocabulary is not None and _has_unknown_word(searcher, typed)
     parsed, suggestion = with_corrections(searcher, typed, syntax, vocabulary, unknown)
     flt = filter_docs(searcher, since, until, sources)
@@ -787,13 +841,17 @@ def _marked_terms(parsed: ParsedQuery) -> dict[str, set[str]]:
 
 def _plain_words(text: str) -> Iterable[re.Match]:
     """The words of a query that are meant literally: not operators, field names, or words
-    written as a prefix (``coop*``) or a fuzzy term (``Pyongyng~``)."""
+    written with a wildcard (``coop*``, ``co?peracion``) or as a fuzzy term (``Pyongyng~``)."""
+    patterns = [m.span() for m in _WILDCARD_WORD.finditer(text)]
     for m in WORD_RE.finditer(text):
         after, before = text[m.end():m.end() + 1], text[max(0, m.start() - 1):m.start()]
-        if _OPERATOR.match(m.group()) or after in ("*", "~", ":") or before == ":" \
-                or m.group().isdigit():
+        if _OPERATOR.match(m.group()) or after in ("~", ":") or before == ":" \
+                or m.group().isdigit() or any(a <= m.start() < b for a, b in patterns):
             continue
         yield m
+
+
+_WILDCARD_WORD = re.compile(r"[\w*]*(?:\*|(?<=\w)\?(?=\w))[\w*?]*")
 
 
 def _has_unknown_word(searcher: Searcher, parsed: ParsedQuery) -> bool:

@@ -51,7 +51,7 @@ from . import evidence
 from .evidence import QueryWords
 from .highlight import spans
 from .ranking import rsj_idf, spelling_idf
-from .errors import QueryError, SearchnewsError
+from .errors import NothingToSearch, QueryError, SearchnewsError
 from .index import COMMIT_EVERY, DEFAULT_WAIT, make_schema
 from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, write_lock
 from .vocabulary import Vocabulary
@@ -746,7 +746,12 @@ class SphinxEngine:
             raise QueryError(f"unknown sort '{sort}' (relevance or date)")
         searcher = _Searcher(self)
         words = _Words(self)
-        parsed = S.parse(searcher, query, syntax, lambda: words)
+        try:
+            parsed = S.parse(searcher, query, syntax, lambda: words)
+        except NothingToSearch as exc:
+            found = S.Results()
+            found.note = str(exc)
+            return found
         flt = _Filter().add(S.make_filter(since, until, sources))
         want = limit + DEDUP_SPARE if dedup else limit
         tiers = [parsed.q_all, parsed.q_any]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -102,13 +104,40 @@ def test_index_env_variable(seed_index, run, monkeypatch, tmp_path):
     ("(Putin Kim", "unbalanced '('"),
     ("Putin) Kim", "unbalanced ')'"),
     ("autor:Putin", "unknown field 'autor:'"),
-    ("de la que", "nothing to search for"),
+    ("NOT Kursk", "NOT only excludes"),
+    ("titulo:", "'titulo:' needs a word"),
+    ("fuente: Reuters", "'fuente:' needs a word"),
+    ("gobierno~9", "1 or 2 edits"),
+    ("**", "a wildcard needs letters"),
 ])
 def test_bad_queries_exit_2_with_one_line(seed_index, run, query, message):
     result = run("query", query, "--index", seed_index.path)
     assert result.exit_code == 2 and result.stdout == ""
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("query,note", [
+    ("de la que", "only stopwords"),
+    ("contra cuando", "only stopwords"),
+    ("Azte?a", "no indexed word matches Azte?a"),
+    ("xyzq*", "no indexed word matches xyzq*"),
+])
+def test_a_query_with_nothing_to_look_up_finds_nothing_and_says_why(seed_index, run, query,
+                                                                    note):
+    result = run("query", query, "--index", seed_index.path)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert f"no paragraph matches: {query} ({note}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    result = run("query", query, "--index", seed_index.path, "--json")
+    assert result.exit_code == 1 and note in json.loads(result.stdout)["note"]
+
+
+def test_a_wildcard_that_stands_for_too_many_words_is_refused(sample_index, run):
+    result = run("query", "*a*", "--index", sample_index.path)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "'*a*' matches" in result.stderr and "give it more letters" in result.stderr
+    assert run("query", "gob*", "--index", sample_index.path).exit_code == 0
 
 
 def test_field_search_in_title(seed_index, run):
@@ -173,3 +202,27 @@ def test_words_mode_takes_quotes_as_text(seed_index, run):
     assert run("query", query, "--index", seed_index.path).exit_code == 2
     result = run("query", query, "--words", "--index", seed_index.path, "--json")
     assert result.exit_code == 0 and "profundo aprecio" in _json_hits(result)[0]["text"]
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(sample_index, tmp_path):
+    """``searchnews query … | head -1``: the pipe closes after one line; searchnews stops
+    with exit 0 and says nothing, like ripgrep (it used to print an internal error)."""
+    queries = tmp_path / "q.txt"
+    queries.write_text("gobierno\nMéxico\n" * 40, encoding="utf-8")    # ~700 lines of hits
+    proc = subprocess.Popen([sys.executable, "-m", "searchnews", "query", "--batch", queries,
+                             "--index", sample_index.path], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert json.loads(proc.stdout.readline())["query_id"] == 1
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert proc.stderr.read() == b""
+
+
+def test_a_batch_line_that_is_not_utf8_is_named_and_the_others_run(seed_index, run, tmp_path):
+    queries = tmp_path / "q.txt"
+    queries.write_bytes("Kursk\n".encode() + b"\xff\xfe malo\n" + "Pyongyang\n".encode())
+    result = run("query", "--batch", queries, "--index", seed_index.path)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("searchnews: error: batch line 2: not UTF-8 text "
+                                     "(invalid start byte at byte 1)")
+    assert {json.loads(x)["query_id"] for x in result.stdout.splitlines()} == {1, 3}

@@ -198,7 +198,9 @@ def test_cli_output_and_exit_codes(engine, run):
     assert {records[0]["text"][s:e] for s, e in records[0]["highlights"]} >= {"soldados"}
     nothing = run("query", "zanahoriaxyzw", *engine.args)
     assert nothing.exit_code == 1 and nothing.stdout == ""
-    for bad in ('"cooperación estratégica', "autor:Putin", "de la que", "Putin AND"):
+    stopwords = run("query", "de la que", *engine.args)
+    assert stopwords.exit_code == 1 and "only stopwords" in stopwords.stderr
+    for bad in ('"cooperación estratégica', "autor:Putin", "NOT Kursk", "Putin AND"):
         result = run("query", bad, *engine.args)
         assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
         assert "Traceback" not in result.stderr

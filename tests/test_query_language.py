@@ -233,3 +233,34 @@ def test_batch_mode(run, seed_index, tmp_path):
     assert sum(1 for x in lines if x["query_id"] == 1 and "rank" in x) == len(containing("Kursk"))
     assert [x["error"] for x in lines if "error" in x][0].startswith("unbalanced quote")
     assert run("query", "--index", seed_index.path).exit_code == 2     # neither query nor batch
+
+
+@pytest.mark.parametrize("query,words", [
+    ('"soldados norcoreanos" OR Alaska', [("soldados", "norcoreanos"), ("Alaska",)]),
+    ('Kursk AND "fuerzas rusas"', [("Kursk", "fuerzas rusas")]),
+    ('("fuerzas rusas" OR Alaska) AND Kursk', [("fuerzas rusas", "Kursk"), ("Alaska", "Kursk")]),
+])
+def test_a_phrase_is_an_operand_like_a_word(run, seed_index, query, words):
+    """A quoted phrase next to AND/OR, or inside parentheses, is what the operator joins."""
+    found = seed_paragraphs(run, seed_index, query)
+    assert found == set().union(*(containing(*w) for w in words)) and found
+
+
+def test_a_question_mark_inside_a_word_is_one_letter(run, seed_index):
+    """``?`` between letters stands for one letter (``co?peracion``); at a word's edge it is
+    the question's punctuation (``¿cooperación?``)."""
+    plain = seed_paragraphs(run, seed_index, "cooperación")
+    assert plain and seed_paragraphs(run, seed_index, "co?peraci?n") == plain
+    assert seed_paragraphs(run, seed_index, "¿cooperación?") == plain
+    result = run("query", "co?peracion", "--index", seed_index.path)
+    assert "[[cooperación]]" in result.stdout and "did you mean" not in result.stderr
+
+
+def test_a_colon_before_a_space_is_punctuation(run, seed_index):
+    """A headline pasted as a query: ``Putin: Kursk`` is the words Putin and Kursk, not a
+    field named Putin (a field is ``name:value``, nothing between)."""
+    hits = hits_of(run, "Putin: Kursk", "--index", seed_index.path, "--paragraphs")
+    assert hits == hits_of(run, "Putin Kursk", "--index", seed_index.path, "--paragraphs")
+    assert hits[0]["paragraph"] in containing("Putin", "Kursk")
+    result = run("query", "Putin:Kursk", "--index", seed_index.path)
+    assert result.exit_code == 2 and "unknown field 'Putin:'" in result.stderr
