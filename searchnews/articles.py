@@ -74,7 +74,8 @@ class FileArticles:
 def find_files(path: str | os.PathLike) -> Iterator[Path]:
     """The article files under a path: the file itself, or a folder's files, recursively.
 
-    Hidden files and folders are skipped; inside folders, files of other formats are too.
+    Hidden files and folders are skipped; inside folders, files of other formats are too,
+    and whatever is not a regular file (a named pipe would block the indexer for ever).
     """
     p = Path(path)
     if not p.exists():
@@ -82,10 +83,13 @@ def find_files(path: str | os.PathLike) -> Iterator[Path]:
     if p.is_file():
         yield p
         return
+    if not p.is_dir():
+        raise ArticleError(str(path), "not a regular file or folder (a pipe, socket or device)")
     for dirpath, dirnames, filenames in os.walk(p):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if not name.startswith(".") and name.lower().endswith(FORMATS):
+            if not name.startswith(".") and name.lower().endswith(FORMATS) \
+                    and (Path(dirpath) / name).is_file():
                 yield Path(dirpath) / name
 
 

@@ -256,6 +256,12 @@ class Index:
         writer = _Writer(ix, gen, manifest, fresh, publish)
         try:
             ingest(files, roots, manifest["files"], writer, report, progress)
+            if fresh and not rebuild and not manifest["files"]:
+                # a first run that found nothing to index (a typo, an empty folder) leaves
+                # no index behind: the next query says so, or builds the default from seeds/
+                writer.cancel()
+                shutil.rmtree(gen, ignore_errors=True)
+                return
             writer.commit()
         except BaseException:
             writer.cancel()
@@ -289,15 +295,17 @@ class Index:
         with self.searcher() as s:
             r = s.reader()
             dates = list(schema_date.sortable_terms(r, "date"))
-            sources = {t.decode(): r.doc_frequency("source", t) for t in r.lexicon("source")}
+            sources = _live_sources(s)
             out = {
                 "index": str(self.path),
-                "articles": sum(1 for _ in r.lexicon("article_id")),
+                # the manifest lists the articles indexed now; Whoosh's term lists still hold
+                # those removed until their segment is merged
+                "articles": sum(len(e["articles"]) for e in manifest["files"].values()),
                 "paragraphs": r.doc_count(),
                 "terms": sum(1 for _ in r.lexicon("text")),
                 "files": len(manifest["files"]),
                 "size_bytes": sum(p.stat().st_size for p in gen.iterdir() if p.is_file()),
-                "sources": dict(sorted(sources.items(), key=lambda kv: -kv[1])),
+                "sources": sources,
                 "date_first": _day(schema_date, dates[0]) if dates else None,
                 "date_last": _day(schema_date, dates[-1]) if dates else None,
                 "updated": dt.datetime.fromtimestamp(
@@ -418,6 +426,30 @@ def _load_manifest(gen: Path) -> dict:
     except (FileNotFoundError, ValueError):
         pass
     return {"version": 1, "files": {}}
+
+
+def _live_sources(searcher) -> dict[str, int]:
+    """Paragraphs per outlet, most first, removed ones not counted, each outlet named as its
+    latest article writes it (ties: the smallest article id), as outlets rename themselves:
+    the index keeps the folded name, which joins the spellings."""
+    import numpy as np
+    from . import columnar
+    from .search import _NO_DATE, _date_values
+    r = searcher.reader()
+    columns = columnar.Columns.of(searcher)
+    dates = _date_values(searcher).astype(np.float64)
+    dates[dates == float(_NO_DATE)] = -1.0                  # undated: before every date
+    article_id = r.column_reader("article_id")
+    found: list[tuple[str, int]] = []
+    for t in r.lexicon("source"):
+        live = columns.postings("source", t)[0] if columns is not None else \
+            np.fromiter((d for d in r.postings("source", t).all_ids() if not r.is_deleted(d)),
+                        np.int64)
+        if len(live):
+            latest = live[dates[live] == dates[live].max()].tolist()
+            first = min(latest, key=lambda d: (article_id[d], d))
+            found.append((r.stored_fields(first).get("source_name") or t.decode(), len(live)))
+    return dict(sorted(found, key=lambda kv: -kv[1]))
 
 
 def _day(field_type, term: bytes) -> str:

@@ -35,7 +35,8 @@ class Hit:
                 "title": self.title, "date": self.date, "source": self.source, "url": self.url,
                 "paragraph": self.paragraph, "text": self.text,
                 "highlights": [list(span) for span in self.highlights],
-                "matches": self.matches, "duplicates": self.duplicates}
+                "matches": self.matches, "duplicates": self.duplicates,
+                "title_highlights": [list(span) for span in self.title_highlights]}
 
     def place(self) -> dict:
         """Where this paragraph stands, for listing it under a duplicate."""

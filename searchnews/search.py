@@ -422,6 +422,10 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
         raise QueryError("--limit must be at least 1")
     if sort not in ("relevance", "date"):
         raise QueryError(f"unknown sort '{sort}' (relevance or date)")
+    if not searcher.doc_count():          # nothing indexed yet, or every article removed
+        found = Results()
+        found.note = "the index holds no paragraphs"
+        return found
     try:
         typed = parse(searcher, text, syntax, vocabulary)
     except NothingToSearch as exc:

@@ -726,6 +726,16 @@ class SphinxEngine:
                              f"SHOW META; SHOW WARNINGS", [])
         return {r[0]: int(r[1]) for r in sets[0]}
 
+    def _sources_as_written(self) -> dict[str, int]:
+        """Paragraphs per outlet, most first, each named as its latest article writes it
+        (ties: the smallest article id), as the embedded engine picks the name."""
+        sets = self._checked(f"SELECT source_id, source_name, COUNT(*) AS c FROM {self.name} "
+                             f"WHERE source_id != '' GROUP BY source_id WITHIN GROUP ORDER BY "
+                             f"date DESC, article_id ASC ORDER BY c DESC "
+                             f"LIMIT 0,{MAX_ROWS} OPTION max_matches={MAX_ROWS}; "
+                             f"SHOW META; SHOW WARNINGS", [])
+        return {r[1] or r[0]: int(r[2]) for r in sets[0]}
+
     # -- reading ---------------------------------------------------------------------------
 
     @property
@@ -855,7 +865,7 @@ class SphinxEngine:
             "terms": 0,
             "files": len(files),
             "size_bytes": size,
-            "sources": self.source_counts(),
+            "sources": self._sources_as_written(),
             "date_first": dt.date.fromordinal(int(first)).isoformat() if first else None,
             "date_last": dt.date.fromordinal(int(last)).isoformat() if last else None,
             "updated": dt.datetime.fromtimestamp(updated, dt.timezone.utc).isoformat(

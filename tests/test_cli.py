@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -45,7 +47,8 @@ def test_json_output_schema_and_highlight_offsets(seed_index, run):
     assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1))
     for h in hits:
         assert list(h) == ["rank", "score", "article_id", "title", "date", "source", "url",
-                           "paragraph", "text", "highlights", "matches", "duplicates"]
+                           "paragraph", "text", "highlights", "matches", "duplicates",
+                           "title_highlights"]
         assert h["date"] == "2025-08-13" and h["source"] is None
         assert h["highlights"]
         for start, end in h["highlights"]:
@@ -226,3 +229,73 @@ def test_a_batch_line_that_is_not_utf8_is_named_and_the_others_run(seed_index, r
     assert result.stderr.strip() == ("searchnews: error: batch line 2: not UTF-8 text "
                                      "(invalid start byte at byte 1)")
     assert {json.loads(x)["query_id"] for x in result.stdout.splitlines()} == {1, 3}
+
+
+def test_a_first_run_that_indexes_nothing_leaves_no_index(project_copy, run):
+    """A typo or an empty folder: the run fails or adds nothing, and leaves no empty index
+    behind, so the next query still builds the default index from seeds/."""
+    (project_copy / "empty").mkdir()
+    assert run("index", "typo.jsonl").exit_code == 2
+    assert run("index", "empty").exit_code == 0
+    assert not (project_copy / "index" / "CURRENT").exists()
+    result = run("query", "Kursk")
+    assert result.exit_code == 0 and "building index/ from seeds/" in result.stderr
+
+
+def test_an_index_whose_articles_are_all_removed_finds_nothing(tmp_path, run):
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    shutil.copy(SEEDS / "000_aa4e37ec6fc49a3b.txt", feed)
+    assert run("index", feed, "--index", tmp_path / "ix", "-q").exit_code == 0
+    (feed / "000_aa4e37ec6fc49a3b.txt").unlink()
+    assert run("index", feed, "--index", tmp_path / "ix", "-q").exit_code == 0
+    result = run("query", "Kursk", "--index", tmp_path / "ix")
+    assert result.exit_code == 1 and "the index holds no paragraphs" in result.stderr
+    stats = json.loads(run("stats", "--index", tmp_path / "ix", "--json").stdout)
+    assert stats["articles"] == 0 and stats["paragraphs"] == 0 and stats["sources"] == {}
+
+
+def test_a_named_pipe_is_never_read(tmp_path, run):
+    """A FIFO among the articles would block the indexer for ever: in a folder it is
+    skipped; named on the command line it is a one-line error."""
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    shutil.copy(SEEDS / "000_aa4e37ec6fc49a3b.txt", folder)
+    os.mkfifo(folder / "pipe.txt")
+    result = run("index", folder, "--index", tmp_path / "ix")
+    assert result.exit_code == 0 and "1 added" in result.stderr
+    result = run("index", folder / "pipe.txt", "--index", tmp_path / "ix2")
+    assert result.exit_code == 2
+    assert "pipe.txt: not a regular file or folder" in result.stderr
+
+
+def test_stats_count_what_is_indexed_now_and_name_outlets_as_written(run, tmp_path):
+    lines = (DATA / "fakenews_es_sample.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(x) for x in lines]
+    feed = tmp_path / "feed" / "f.jsonl"
+    feed.parent.mkdir()
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run("index", feed.parent, "--index", tmp_path / "ix", "-q").exit_code == 0
+    kept = [r for r in records if r["article_id"] != records[0]["article_id"]]
+    feed.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept),
+                    encoding="utf-8")
+    assert run("index", feed.parent, "--index", tmp_path / "ix", "-q").exit_code == 0
+    stats = json.loads(run("stats", "--index", tmp_path / "ix", "--json").stdout)
+    assert stats["articles"] == len({r["article_id"] for r in kept})
+    assert stats["paragraphs"] == len(kept)
+    counts: dict[str, int] = {}          # an outlet is one however its articles write it
+    spellings: dict[str, set[str]] = {}
+    for r in kept:
+        if r.get("source"):
+            key = " ".join(terms(r["source"], stem=False))
+            counts[key] = counts.get(key, 0) + 1
+            spellings.setdefault(key, set()).add(r["source"])
+    shown = {" ".join(terms(name, stem=False)): (name, n) for name, n in stats["sources"].items()}
+    assert {k: n for k, (_, n) in shown.items()} == counts
+    assert all(name in spellings[k] for k, (name, _) in shown.items())     # as written
+
+
+def test_json_marks_the_title_words_too(seed_index, run):
+    record = json.loads(run("query", "cooperación", "--index", seed_index.path,
+                            "--json", "-n", "1").stdout.splitlines()[0])
+    assert [record["title"][a:b] for a, b in record["title_highlights"]] == ["cooperación"]

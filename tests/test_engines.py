@@ -194,7 +194,8 @@ def test_cli_output_and_exit_codes(engine, run):
                               *engine.args))
     assert records and list(records[0]) == ["rank", "score", "article_id", "title", "date",
                                             "source", "url", "paragraph", "text",
-                                            "highlights", "matches", "duplicates"]
+                                            "highlights", "matches", "duplicates",
+                                            "title_highlights"]
     assert {records[0]["text"][s:e] for s, e in records[0]["highlights"]} >= {"soldados"}
     nothing = run("query", "zanahoriaxyzw", *engine.args)
     assert nothing.exit_code == 1 and nothing.stdout == ""
