@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -23,8 +24,19 @@ from .output import article_json, hit_json, render_article, render_hit, render_s
 DEFAULT_SEEDS = Path("seeds")
 
 
-def fail(message: str) -> None:
-    click.echo(f"searchnews: {message}", err=True)
+def fail(message: str, one_line: bool = True) -> None:
+    """A message on stderr, on one line unless asked otherwise: control characters that it
+    quotes (a query's line break or escape sequence) are shown escaped, never obeyed."""
+    pattern = _CONTROL if one_line else _CONTROL_BUT_NEWLINE
+    click.echo(f"searchnews: {pattern.sub(_escaped, message)}", err=True)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(m: re.Match) -> str:
+    return repr(m.group())[1:-1]
 
 
 def index_option(fn: Callable) -> Callable:
@@ -211,7 +223,7 @@ def query_cmd(query: str | None, index_dir: Path | None, engine: str | None, lim
         sys.exit(run_batch(ix, batch, options))
     if explain:
         fail("explain:\n" + ix.explain(query, syntax=not words, since=since, until=until,
-                                        sources=sources))
+                                        sources=sources), one_line=False)
     hits = ix.search(query, more=0 if as_json else 2, **options)
     print_hits(hits, as_json, color, f"no paragraph matches: {query}" +
                (f" ({hits.note})" if hits.note else ""))

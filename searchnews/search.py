@@ -193,8 +193,13 @@ def parse(searcher: Searcher, text: str, syntax: bool = True,
         text = without_punctuation_colons(text)
         rewrite = functools.partial(_rewrite, searcher=searcher, vocabulary=vocabulary,
                                     expanded=expanded)
-        q_any = _required_first(rewrite(_parser(searcher.schema, OrGroup).parse(text)))
-        q_all = rewrite(_parser(searcher.schema, AndGroup).parse(text))
+        try:
+            q_any = _required_first(rewrite(_parser(searcher.schema, OrGroup).parse(text)))
+            q_all = rewrite(_parser(searcher.schema, AndGroup).parse(text))
+        except (NotImplementedError, Q.QueryError) as exc:   # what Whoosh's parser leaves
+            sign = {"Minus": "-", "Plus": "+"}.get(str(exc))
+            raise QueryError(f"'{sign}' needs a word right after it in query: {text}" if sign
+                             else f"cannot read query ({exc}): {text}") from None
     if not any(True for _ in positive_terms(q_any)) and not expanded:
         raise _nothing_to_search(text, q_any)
     top = q_any.subqueries[0] if isinstance(q_any, Q.And) else q_any
@@ -242,6 +247,11 @@ def plain_queries(text: str, syntax: bool = True) -> tuple[Q.Query, Q.Query] | N
 
 def _rewrite(q: Q.Query, searcher: Searcher, vocabulary, expanded: set[str]) -> Q.Query:
     """Expand prefix/fuzzy words through the vocabulary and outlet words to outlet names."""
+    if isinstance(q, Q.Every) and q.fieldname == WORDS:       # a lone '*' (Whoosh: anything)
+        raise QueryError("'*': a wildcard needs letters to match")
+    if isinstance(q, (Q.PatternQuery, Q.FuzzyTerm, Q.Every)) and q.fieldname == "source":
+        raise QueryError("fuente: takes words or a quoted phrase of the outlet's name, "
+                         "not a wildcard or a fuzzy word")
     if isinstance(q, (Q.PatternQuery, Q.FuzzyTerm)) and q.fieldname == WORDS:
         vocab = vocabulary() if vocabulary else Vocabulary()
         folded = fold(q.text)
