@@ -314,9 +314,45 @@ def split_paragraphs(text: str) -> list[str]:
     return [b for b in blocks if _WORD.search(b)]
 
 
+MAX_PARAGRAPH = 10_000    # characters; the longest paragraph of the shared corpora has 8,365
+
+
+def within_size(paragraphs: list[str], limit: int = MAX_PARAGRAPH) -> list[str]:
+    """The paragraphs, each longer than ``limit`` characters split where its sentences end
+    (a sentence longer still, between words; a word longer still, anywhere): a file of one
+    50 MB line would otherwise be one paragraph that every query touching it reads whole."""
+    out: list[str] = []
+    for text in paragraphs:
+        if len(text) <= limit:
+            out.append(text)
+            continue
+        chunk = ""
+        for piece in _pieces(text, limit):
+            if chunk and len(chunk) + 1 + len(piece) > limit:
+                out.append(chunk)
+                chunk = ""
+            chunk = f"{chunk} {piece}" if chunk else piece
+        out.append(chunk)
+    return out
+
+
+def _pieces(text: str, limit: int) -> Iterator[str]:
+    """Sentences of at most ``limit`` characters (long ones cut between words, or within)."""
+    for sentence in _SENTENCE_END.split(text):
+        while len(sentence) > limit:
+            cut = sentence.rfind(" ", 0, limit + 1)
+            cut = cut if cut > 0 else limit
+            yield sentence[:cut].rstrip()
+            sentence = sentence[cut:].lstrip()
+        if sentence:
+            yield sentence
+
+
 def _article(article_id: str, meta: dict[str, str | None], paragraphs: list[str], p: Path
              ) -> Article:
-    """An article from its metadata; without a title, its first sentence is shown as one."""
+    """An article from its metadata; without a title, its first sentence is shown as one.
+    Paragraphs past :data:`MAX_PARAGRAPH` characters are split (:func:`within_size`)."""
+    paragraphs = within_size(paragraphs)
     return Article(article_id, meta["title"] or _title_from(paragraphs), tuple(paragraphs),
                    meta["date"], meta["source"], meta["url"], str(p),
                    title_derived=not meta["title"])

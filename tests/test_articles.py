@@ -131,3 +131,27 @@ def test_missing_path_and_folder_walk(tmp_path):
     (tmp_path / ".hidden.txt").write_text("x", encoding="utf-8")
     (tmp_path / "notes.csv").write_text("x", encoding="utf-8")
     assert [p.relative_to(tmp_path) for p in find_files(tmp_path)] == [Path("sub/a.txt")]
+
+
+def test_a_paragraph_past_the_size_limit_is_split_where_sentences_end(tmp_path):
+    """A file that is one very long line (a scrape without line breaks): its text is split
+    into paragraphs of at most MAX_PARAGRAPH characters, at sentence ends, nothing lost."""
+    from searchnews.articles import MAX_PARAGRAPH
+    seed = read_file(SEED_FILE, SEEDS).articles[0]
+    line = " ".join(seed.paragraphs * 40)                    # ~160k characters, one line
+    (tmp_path / "largo.txt").write_text(line + "\n", encoding="utf-8")
+    paragraphs = read_file(tmp_path / "largo.txt").articles[0].paragraphs
+    assert len(paragraphs) >= len(line) // MAX_PARAGRAPH
+    assert all(len(p) <= MAX_PARAGRAPH for p in paragraphs)
+    assert " ".join(paragraphs) == line
+    sentence_ends = {p[-1] for p in paragraphs[:-1]}
+    assert sentence_ends <= set('.!?…"»”')                  # cut where a sentence ends
+
+
+def test_a_word_longer_than_the_limit_is_cut_anyway(tmp_path):
+    from searchnews.articles import MAX_PARAGRAPH
+    word = "Kursk" * (MAX_PARAGRAPH // 2)                     # 25k letters, no space
+    (tmp_path / "raro.txt").write_text(f"Antes. {word} después.\n", encoding="utf-8")
+    paragraphs = read_file(tmp_path / "raro.txt").articles[0].paragraphs
+    assert all(len(p) <= MAX_PARAGRAPH for p in paragraphs)
+    assert "".join(paragraphs).replace(" ", "") == f"Antes.{word}después."
