@@ -350,6 +350,32 @@ def stats_cmd(index_dir: Path | None, engine: str | None, as_json: bool) -> None
     click.echo(json.dumps(stats, ensure_ascii=False) if as_json else render_stats(stats))
 
 
+@main.command("check")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Index folder (default: $SEARCHNEWS_INDEX, else ./index).")
+@click.option("--repair", is_flag=True,
+              help="Rebuild a damaged index from the files it was built from.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as a JSON object.")
+def check_cmd(index_dir: Path | None, repair: bool, as_json: bool) -> None:
+    """Read every file of the embedded index and compare it with the checksum written at
+    its commit. Exit 0 when it is sound (or was repaired), 2 when it is damaged."""
+    result = Index(index_dir).check(repair=repair)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    elif not result["damaged"]:
+        click.echo(f"{result['index']}/: sound ({result['files']} files match their "
+                   f"checksums)")
+    else:
+        for line in result["damaged"]:
+            fail(f"damaged: {line}")
+        if result["repaired"]:
+            lost = result["missing_files"]
+            click.echo(f"{result['index']}/: rebuilt from {result['rebuilt_from']} files"
+                       + (f"; {lost} files it was built from are gone, their articles with "
+                          f"them" if lost else ""))
+        elif not repair:
+            fail(f"repair it with 'searchnews check --repair --index {result['index']}'")
+    sys.exit(0 if not result["damaged"] or result["repaired"] else 2)
 
 
 

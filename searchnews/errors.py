@@ -35,5 +35,9 @@ class IndexMissingError(SearchnewsError):
     """No index at the given folder yet."""
 
 
+class IndexDamagedError(SearchnewsError):
+    """A file of the index is not what was written (its size or checksum differs)."""
+
+
 class IndexLockedError(SearchnewsError):
     """Another indexer holds the write lock longer than we were willing to wait."""

@@ -29,12 +29,12 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.formats import Existence
 from whoosh.searching import Searcher
 
-from . import analysis, atomic, whoosh_patches
+from . import analysis, atomic, integrity, whoosh_patches
 from .analysis import analyzer, fold
 from .vocabulary import Vocabulary
 from .whoosh_writer import PARALLEL_AFTER, BulkWriter, Workers, paragraph_docs
 from .articles import Article
-from .errors import IndexMissingError, SearchnewsError
+from .errors import IndexDamagedError, IndexMissingError, SearchnewsError
 from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, write_lock
 
 DEFAULT_WAIT = 30.0          # seconds a second writer waits for the first
@@ -122,9 +122,42 @@ class Index:
     def exists(self) -> bool:
         return (self.path / "CURRENT").exists()
 
+    def _refuse_damage(self, gen: Path, contents: bool) -> None:
+        """A one-line error naming what is damaged, and how to repair it."""
+        found = integrity.damage(gen, contents)
+        if found:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            raise IndexDamagedError(f"{self.path}/ is damaged: {gen.name}/{found[0]}{more}; "
+                                    f"repair it with 'searchnews check --repair --index "
+                                    f"{self.path}'")
+
+    def check(self, repair: bool = False) -> dict:
+        """Every listed file of the live generation read and compared with its checksum, and
+        the index opened; with ``repair``, a damaged index is rebuilt from the files its
+        manifest lists (articles whose file is gone cannot come back: they are counted)."""
+        gen = self.current_dir()
+        found = integrity.damage(gen, contents=True)
+        if not found:
+            try:
+                with self.searcher() as s:
+                    s.doc_count()
+            except SearchnewsError as exc:
+                found = [str(exc)]
+        out = {"index": str(self.path), "files": integrity.verified(gen), "damaged": found,
+               "repaired": False}
+        if found and repair:
+            files = list(_load_manifest(gen)["files"])
+            present = [f for f in files if Path(f).exists()]
+            self.close()
+            report = self.add_paths(present, rebuild=True)
+            out.update(repaired=not report.failed, rebuilt_from=len(present),
+                       missing_files=len(files) - len(present), report=report.to_dict())
+        return out
+
     def _broken(self, why: str) -> str:
         return (f"{self.path}/ is not a usable searchnews index ({why}); rebuild it with "
-                f"'searchnews index --rebuild --index {self.path} PATH...'")
+                f"'searchnews check --repair --index {self.path}' (or 'searchnews index "
+                f"--rebuild --index {self.path} PATH...')")
 
     def _open_searcher(self) -> tuple[Path, Searcher]:
         """A searcher over the live generation; a corrupt or foreign folder becomes a
@@ -137,7 +170,12 @@ class Index:
         gen = self.current_dir()
         for _ in range(OPEN_ATTEMPTS):
             try:
+                self._refuse_damage(gen, contents=integrity.small(gen))
                 return gen, whoosh_index.open_dir(str(gen)).searcher(weighting=WEIGHTING)
+            except IndexDamagedError:
+                if self.current_dir() == gen:
+                    raise
+                gen = self.current_dir()
             except Exception as exc:  # noqa: BLE001 - whoosh raises many kinds on bad files
                 live = self.current_dir()
                 if live != gen:
@@ -245,6 +283,8 @@ class Index:
                 report: IndexReport, progress: ProgressFn | None) -> None:
         self._remove_stale_generations()
         fresh = rebuild or not self.exists
+        if not fresh:                    # never report success over a damaged index
+            self._refuse_damage(self.current_dir(), contents=True)
         gen = self._new_generation() if fresh else self.current_dir()
         manifest = {"version": 1, "files": {}} if fresh else _load_manifest(gen)
         ix = whoosh_index.open_dir(str(gen)) if not fresh else \
@@ -397,6 +437,7 @@ class _Writer:
             vocabulary.add(self.words)
             vocabulary.save(self.gen)
             self.words.clear()
+        integrity.record(self.gen)
         atomic.write_text(self.gen / MANIFEST, json.dumps(self.manifest, ensure_ascii=False))
         if self.on_first_commit:
             self.on_first_commit()
