@@ -126,7 +126,7 @@ def iter_articles(path: str | os.PathLike, root: str | os.PathLike | None = None
     if suffix not in FORMATS:
         raise ArticleError(str(p), f"unsupported format '{suffix or p.name}' "
                                    f"(expected {', '.join(FORMATS)})")
-    base_id = _derived_id(p, root)
+    base_id = derived_id(p, root)
     warnings = warnings if warnings is not None else []
     count = 0
     if suffix == ".jsonl":
@@ -166,7 +166,9 @@ def read_file(path: str | os.PathLike, root: str | os.PathLike | None = None) ->
     return result
 
 
-def _derived_id(p: Path, root: str | os.PathLike | None) -> str:
+def derived_id(p: Path, root: str | os.PathLike | None) -> str:
+    """The id of an article whose file gives none: its path within the folder it was found
+    in (or its name), without the extension."""
     if root is not None and Path(root).is_dir():
         try:
             rel = p.resolve().relative_to(Path(root).resolve())

@@ -8,6 +8,7 @@ goes so that it always describes what the writer has committed.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import fcntl
 import hashlib
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol
 
-from .articles import Article, find_files, iter_articles
+from .articles import Article, derived_id, find_files, iter_articles
 from .errors import ArticleError, IndexLockedError, SearchnewsError
 
 KEEP_IN_MEMORY = 32 << 20    # files up to this size are parsed once; larger ones stream twice
@@ -115,7 +116,13 @@ def _index_file(f: Path, root: Path | None, known: dict, owner: dict, writer: Wr
         warnings: list[str] = []
         new: dict[str, str] = {}
         kept: list[Article] | None = [] if size <= KEEP_IN_MEMORY else None
+        renamed: dict[str, str] = {}
         for a in iter_articles(f, root, warnings):
+            if owner.get(a.article_id, key) != key and _derived(a.article_id, f, root):
+                # an id made from the file's name ("nota") that a file of another folder
+                # holds already: this one is named with its folder too ("otra/nota")
+                renamed[a.article_id] = f"{(root or f.parent).resolve().name}/{a.article_id}"
+                a = dataclasses.replace(a, article_id=renamed[a.article_id])
             if owner.get(a.article_id, key) != key:
                 raise ArticleError(str(f), f"article id '{a.article_id}' is already "
                                            f"indexed from {owner[a.article_id]}")
@@ -138,7 +145,9 @@ def _index_file(f: Path, root: Path | None, known: dict, owner: dict, writer: Wr
     known[key] = {"sha": None, "articles": mirrored}
     step, consumed = size // max(1, len(new)), 0
     try:
-        source = kept if kept is not None else iter_articles(f, root, [])
+        source = kept if kept is not None else (
+            dataclasses.replace(a, article_id=renamed[a.article_id])
+            if a.article_id in renamed else a for a in iter_articles(f, root, []))
         for a in source if changed else ():
             if a.article_id not in changed or a.content_hash != new[a.article_id]:
                 continue                           # unchanged, or an earlier copy
@@ -167,6 +176,12 @@ def _index_file(f: Path, root: Path | None, known: dict, owner: dict, writer: Wr
     if progress:
         progress(size - consumed, 0)
     writer.maybe_commit()
+
+
+def _derived(article_id: str, f: Path, root: Path | None) -> bool:
+    """Whether an article's id was made from its file's name (the file gave none)."""
+    base = derived_id(f, root)
+    return article_id == base or article_id.startswith(base + "#")
 
 
 @contextmanager

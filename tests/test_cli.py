@@ -299,3 +299,21 @@ def test_json_marks_the_title_words_too(seed_index, run):
     record = json.loads(run("query", "cooperación", "--index", seed_index.path,
                             "--json", "-n", "1").stdout.splitlines()[0])
     assert [record["title"][a:b] for a, b in record["title_highlights"]] == ["cooperación"]
+
+
+def test_files_of_the_same_name_in_two_folders_are_two_articles(run, tmp_path):
+    """``nota.txt`` in two fed folders (ids made from file names): the second is named with
+    its folder (``otra/nota``) rather than refused as "already indexed"."""
+    seed = read_file(SEEDS / "000_aa4e37ec6fc49a3b.txt", SEEDS).articles[0]
+    for folder, paragraph in (("una", seed.paragraphs[5]), ("otra", seed.paragraphs[6])):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "nota.txt").write_text(paragraph + "\n", encoding="utf-8")
+    ix = tmp_path / "ix"
+    result = run("index", tmp_path / "una", tmp_path / "otra", "--index", ix)
+    assert result.exit_code == 0 and "2 added" in result.stderr
+    hits = [json.loads(x) for x in run("query", "Kursk", "--index", ix, "--json").stdout
+            .splitlines()]
+    assert sorted(h["article_id"] for h in hits) == ["nota", "otra/nota"]
+    assert run("show", "otra/nota", "--index", ix).exit_code == 0
+    again = run("index", tmp_path / "una", tmp_path / "otra", "--index", ix)
+    assert again.exit_code == 0 and "2 unchanged" in again.stderr
