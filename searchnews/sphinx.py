@@ -825,8 +825,8 @@ class SphinxEngine:
         out: dict[str, int] = {}
         text = " ".join(token(w) for w in words)
         for mirrors in self.shards:
-            node = self._writer(*mirrors[0], read_timeout=QUERY_TIMEOUT)
-            for row in node.run(f"CALL KEYWORDS(%s, '{self.name}_shard', 1)", [text])[0]:
+            for row in self._on_a_mirror(mirrors, f"CALL KEYWORDS(%s, '{self.name}_shard', 1)",
+                                         [text])[0]:
                 out[str(row[2])] = out.get(str(row[2]), 0) + int(row[4])
         return {w: out.get(token(w), 0) for w in words}
 
@@ -854,8 +854,7 @@ class SphinxEngine:
                               f"SHOW META; SHOW WARNINGS", [])[0]
         size = 0
         for mirrors in self.shards:
-            node = self._writer(*mirrors[0], read_timeout=QUERY_TIMEOUT)
-            status = dict(node.run(f"SHOW INDEX {self.name}_shard STATUS")[0])
+            status = dict(self._on_a_mirror(mirrors, f"SHOW INDEX {self.name}_shard STATUS")[0])
             size += int(status.get("ram_bytes", 0)) + int(status.get("disk_bytes", 0))
         first, last = (dates[0] if dates and dates[0][0] else (0, 0))
         return {
@@ -873,6 +872,18 @@ class SphinxEngine:
         }
 
     # -- writing ---------------------------------------------------------------------------
+
+    def _on_a_mirror(self, mirrors: list[tuple[str, int]], sql: str,
+                     args: Sequence | None = None) -> list:
+        """A shard's answer from the first of its mirrors that gives one: a read needs one
+        copy of the shard, not every node (the last failure is the error)."""
+        for i, (host, port) in enumerate(mirrors):
+            try:
+                return self._writer(host, port, read_timeout=QUERY_TIMEOUT).run(sql, args)
+            except SearchnewsError:
+                if i == len(mirrors) - 1:
+                    raise
+        raise SearchnewsError(f"{self.url}: a shard with no node")
 
     def _writer(self, host: str, port: int, read_timeout: float = WRITE_TIMEOUT) -> _Node:
         key = (host, port)

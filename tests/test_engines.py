@@ -314,11 +314,14 @@ def test_a_mirror_answers_for_a_dead_node(clusters):
     ix = SphinxEngine(cluster.url)
     assert not ix.add_paths([SEEDS, DATA]).failed
     whole = found(ix, "gobierno")
+    figures = {k: v for k, v in ix.stats().items() if k != "size_bytes"}
     _kill(cluster, 1)                                  # shard 1's first node
     started = time.monotonic()
     for _ in range(5):
         assert found(ix, "gobierno") == whole          # complete, every time
     assert time.monotonic() - started < 5
+    # stats read each shard from a mirror that answers
+    assert {k: v for k, v in ix.stats().items() if k != "size_bytes"} == figures
     _kill(cluster, 2)                                  # and its mirror: now an error
     with pytest.raises(SearchnewsError, match="did not answer"):
         ix.search("gobierno")
