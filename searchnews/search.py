@@ -48,7 +48,7 @@ TITLE_BOOST = 1.0
 POOL = 400                 # BM25F candidates of a query re-ranked (ranking.rerank)
 DEDUP_SPARE = 5            # hits fetched beyond the page, to replace folded duplicates
 REFILL = 64                # at most this many pages' worth looked at to fill one
-MAX_EXPANSION = 1024       # words one wildcard may stand for (Lucene's default clause limit)
+MAX_EXPANSION = 1024       # words a query's wildcards may stand for (Lucene's clause limit)
 MAX_EDITS = 2              # a fuzzy word's edits: beyond two, most words are near any word
 SIMILAR_TERMS = 20          # distinctive terms of an article that "similar" searches for
 WEIGHTING = BM25F(B=0.75, K1=1.2)
@@ -270,6 +270,9 @@ def _rewrite(q: Q.Query, searcher: Searcher, vocabulary, expanded: set[str]) -> 
                 raise QueryError(f"'{pattern}' matches {len(found):,} indexed words, more "
                                  f"than {MAX_EXPANSION:,}: give it more letters")
         expanded.update(found)
+        if len(expanded) > MAX_EXPANSION:       # the budget is the query's, not each word's
+            raise QueryError(f"the query's wildcard and fuzzy words stand for more than "
+                             f"{MAX_EXPANSION:,} indexed words: give them more letters")
         stems = sorted({t for t in (term(w) for w in found) if t})
         return Q.Or([Q.Term(f, s, boost=TITLE_BOOST if f == "title" else 1.0)
                      for s in stems for f in TEXT_FIELDS]) if stems else Q.NullQuery

@@ -141,6 +141,15 @@ def test_a_wildcard_that_stands_for_too_many_words_is_refused(sample_index, run)
     assert result.exit_code == 2 and result.stdout == ""
     assert "'*a*' matches" in result.stderr and "give it more letters" in result.stderr
     assert run("query", "gob*", "--index", sample_index.path).exit_code == 0
+    many = " ".join(f"{a}{b}*" for a in "cdmpt" for b in "aeiou")   # each fine, all too many
+    result = run("query", many, "--index", sample_index.path)
+    assert result.exit_code == 2 and "stand for more than 1,024" in result.stderr
+
+
+def test_a_query_without_a_query_is_a_usage_error(seed_index, run):
+    result = run("query", "--index", seed_index.path)
+    assert result.exit_code == 2 and "give a QUERY or --batch FILE" in result.stderr
+    assert "internal error" not in result.stderr
 
 
 def test_field_search_in_title(seed_index, run):
