@@ -351,15 +351,18 @@ def stats_cmd(index_dir: Path | None, engine: str | None, as_json: bool) -> None
 
 
 @main.command("check")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Index folder (default: $SEARCHNEWS_INDEX, else ./index).")
+@index_option
 @click.option("--repair", is_flag=True,
               help="Rebuild a damaged index from the files it was built from.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as a JSON object.")
-def check_cmd(index_dir: Path | None, repair: bool, as_json: bool) -> None:
+def check_cmd(index_dir: Path | None, engine: str | None, repair: bool, as_json: bool) -> None:
     """Read every file of the embedded index and compare it with the checksum written at
     its commit. Exit 0 when it is sound (or was repaired), 2 when it is damaged."""
-    result = Index(index_dir).check(repair=repair)
+    ix = open_engine(engine, index_dir)
+    if not isinstance(ix, Index):
+        raise SearchnewsError("check reads the embedded index's files: a search server "
+                              "checks its own")
+    result = ix.check(repair=repair)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
     elif not result["damaged"]:

@@ -49,3 +49,10 @@ class Results(list):
 
     suggestion: str | None = None
     note: str | None = None          # why a query could find nothing (only stopwords, ...)
+
+    @classmethod
+    def nothing(cls, why: str) -> "Results":
+        """No hit, and why there could be none."""
+        found = cls()
+        found.note = why
+        return found

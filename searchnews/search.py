@@ -436,15 +436,11 @@ def search(searcher: Searcher, text: str, limit: int = 10, since: str | None = N
     if sort not in ("relevance", "date"):
         raise QueryError(f"unknown sort '{sort}' (relevance or date)")
     if not searcher.doc_count():          # nothing indexed yet, or every article removed
-        found = Results()
-        found.note = "the index holds no paragraphs"
-        return found
+        return Results.nothing("the index holds no paragraphs")
     try:
         typed = parse(searcher, text, syntax, vocabulary)
     except NothingToSearch as exc:
-        found = Results()
-        found.note = str(exc)
-        return found
+        return Results.nothing(str(exc))
     unknown = vocabulary is not None and _has_unknown_word(searcher, typed)
     parsed, suggestion = with_corrections(searcher, typed, syntax, vocabulary, unknown)
     flt = filter_docs(searcher, since, until, sources)

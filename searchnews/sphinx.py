@@ -759,9 +759,7 @@ class SphinxEngine:
         try:
             parsed = S.parse(searcher, query, syntax, lambda: words)
         except NothingToSearch as exc:
-            found = S.Results()
-            found.note = str(exc)
-            return found
+            return S.Results.nothing(str(exc))
         flt = _Filter().add(S.make_filter(since, until, sources))
         want = limit + DEDUP_SPARE if dedup else limit
         tiers = [parsed.q_all, parsed.q_any]
