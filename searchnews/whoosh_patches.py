@@ -13,7 +13,12 @@ and public behaviour; the tests run every search through them.
 
 from __future__ import annotations
 
+import warnings
+
+import whoosh
 from whoosh.filedb import compound, structfile
+
+WRITTEN_FOR = (2, 7, 4)     # the Whoosh release whose internals these fixes replace
 
 
 class _ViewReader:
@@ -66,6 +71,13 @@ class ViewFile(structfile.BufferFile):
         self.is_closed = False
 
 
-def apply() -> None:
-    """Install the fixes (idempotent)."""
+def apply() -> bool:
+    """Install the fixes (idempotent) on the Whoosh release they were written for; on any
+    other, leave Whoosh as it is (slower, not wrong) and say so once. Whether installed."""
+    if tuple(whoosh.__version__[:3]) != WRITTEN_FOR:
+        warnings.warn(f"searchnews: Whoosh {whoosh.versionstring()} is not "
+                      f"{'.'.join(map(str, WRITTEN_FOR))}: its memory-map fix is not applied",
+                      RuntimeWarning, stacklevel=2)
+        return False
     compound.BufferFile = ViewFile
+    return True

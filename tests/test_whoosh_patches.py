@@ -33,3 +33,22 @@ def test_compound_files_are_opened_without_a_copy():
     f = ViewFile(memoryview(big))
     big[0:1] = b"y"   # a copy would not see the change
     assert f.read(1) == b"y" and f.get(0, 2) == b"yx"
+
+
+def test_the_fixes_touch_only_the_whoosh_they_were_written_for(monkeypatch):
+    """On another Whoosh release its internals may differ: the fix is left out, with a
+    warning, rather than patched into code it was not written for."""
+    import warnings
+
+    import whoosh
+
+    from searchnews import whoosh_patches
+    monkeypatch.setattr(compound, "BufferFile", compound.BufferFile)   # restored after
+    monkeypatch.setattr(whoosh, "__version__", (2, 7, 5))
+    compound.BufferFile = object
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert whoosh_patches.apply() is False
+    assert compound.BufferFile is object and "not applied" in str(caught[0].message)
+    monkeypatch.setattr(whoosh, "__version__", whoosh_patches.WRITTEN_FOR)
+    assert whoosh_patches.apply() is True and compound.BufferFile is ViewFile
