@@ -27,16 +27,12 @@ DEFAULT_SEEDS = Path("seeds")
 def fail(message: str, one_line: bool = True) -> None:
     """A message on stderr, on one line unless asked otherwise: control characters that it
     quotes (a query's line break or escape sequence) are shown escaped, never obeyed."""
-    pattern = _CONTROL if one_line else _CONTROL_BUT_NEWLINE
-    click.echo(f"searchnews: {pattern.sub(_escaped, message)}", err=True)
+    shown = _CONTROL.sub(lambda m: m.group() if m.group() == "\n" and not one_line
+                         else repr(m.group())[1:-1], message)
+    click.echo(f"searchnews: {shown}", err=True)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _escaped(m: re.Match) -> str:
-    return repr(m.group())[1:-1]
 
 
 def index_option(fn: Callable) -> Callable:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import shutil
 import time
@@ -122,9 +123,10 @@ class Index:
     def exists(self) -> bool:
         return (self.path / "CURRENT").exists()
 
-    def _refuse_damage(self, gen: Path, contents: bool) -> None:
-        """A one-line error naming what is damaged, and how to repair it."""
-        found = integrity.damage(gen, contents)
+    def _refuse_damage(self, gen: Path, read_up_to: float = math.inf) -> None:
+        """A one-line error naming what is damaged (contents read when the files are
+        ``read_up_to`` bytes or fewer), and how to repair it."""
+        found = integrity.damage(gen, read_up_to)
         if found:
             more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
             raise IndexDamagedError(f"{self.path}/ is damaged: {gen.name}/{found[0]}{more}; "
@@ -136,7 +138,7 @@ class Index:
         the index opened; with ``repair``, a damaged index is rebuilt from the files its
         manifest lists (articles whose file is gone cannot come back: they are counted)."""
         gen = self.current_dir()
-        found = integrity.damage(gen, contents=True)
+        found = integrity.damage(gen)
         if not found:
             try:
                 with self.searcher() as s:
@@ -170,7 +172,7 @@ class Index:
         gen = self.current_dir()
         for _ in range(OPEN_ATTEMPTS):
             try:
-                self._refuse_damage(gen, contents=integrity.small(gen))
+                self._refuse_damage(gen, read_up_to=integrity.VERIFY_ON_OPEN)
                 return gen, whoosh_index.open_dir(str(gen)).searcher(weighting=WEIGHTING)
             except IndexDamagedError:
                 if self.current_dir() == gen:
@@ -284,7 +286,7 @@ class Index:
         self._remove_stale_generations()
         fresh = rebuild or not self.exists
         if not fresh:                    # never report success over a damaged index
-            self._refuse_damage(self.current_dir(), contents=True)
+            self._refuse_damage(self.current_dir())
         gen = self._new_generation() if fresh else self.current_dir()
         manifest = {"version": 1, "files": {}} if fresh else _load_manifest(gen)
         ix = whoosh_index.open_dir(str(gen)) if not fresh else \

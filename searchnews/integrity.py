@@ -8,6 +8,7 @@ always compare contents."""
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from pathlib import Path
 
@@ -50,13 +51,14 @@ def record(gen: Path) -> None:
     atomic.write_text(gen / FILE, json.dumps(now, sort_keys=True))
 
 
-def damage(gen: Path, contents: bool) -> list[str]:
+def damage(gen: Path, read_up_to: float = math.inf) -> list[str]:
     """What is wrong with the listed files, one line each: a size that changed, a file gone,
-    or (with ``contents``) bytes that changed. When the newest table of contents is not
+    or, when they are ``read_up_to`` bytes in all or fewer, bytes that changed. When the newest table of contents is not
     listed, a commit ended before its checksums were written (a crash): a listed file that
     is gone was then dropped by that commit, not lost."""
     found = []
     listed = _listed(gen)
+    contents = sum(size for size, _ in listed.values()) <= read_up_to
     tocs = sorted(gen.glob("_*_*.toc"), key=lambda p: int(p.stem.rsplit("_", 1)[1])
                   if p.stem.rsplit("_", 1)[1].isdigit() else -1)
     current = bool(tocs) and tocs[-1].name in listed
@@ -79,7 +81,3 @@ def verified(gen: Path) -> int:
     """How many files the generation lists."""
     return len(_listed(gen))
 
-
-def small(gen: Path) -> bool:
-    """Whether the listed files are few enough bytes to read whole at every opening."""
-    return sum(size for size, _ in _listed(gen).values()) <= VERIFY_ON_OPEN
