@@ -168,7 +168,7 @@ class Index:
         A rebuild may swap ``CURRENT`` and delete the old generation between our reading its
         name and opening its files; then whatever the half-deleted folder raised means only
         "look again", and we open the generation that is live now."""
-        from .search import WEIGHTING
+        from .query import WEIGHTING
         gen = self.current_dir()
         for _ in range(OPEN_ATTEMPTS):
             try:
@@ -221,10 +221,15 @@ class Index:
         self.close()
 
     def search(self, query: str, limit: int = 10, **options) -> list:
-        """Ranked hits for a query: see :func:`searchnews.search.search`."""
-        from .search import search
+        """Ranked hits for a query: see :func:`searchnews.pipeline.search`."""
+        from .pipeline import search
         with self.searcher() as s:
-            return search(s, query, limit=limit, vocabulary=self.vocabulary, **options)
+            return search(self._backend(s), query, limit=limit, **options)
+
+    def _backend(self, searcher):
+        """What the query pipeline asks of this index (:mod:`searchnews.whoosh_backend`)."""
+        from .whoosh_backend import WhooshBackend
+        return WhooshBackend(searcher, self.vocabulary)
 
     def vocabulary(self) -> Vocabulary:
         """The indexed words (for prefix, fuzzy, "did you mean"), loaded once per commit."""
@@ -238,16 +243,16 @@ class Index:
         return self._vocabulary[1]
 
     def explain(self, query: str, **options) -> str:
-        """How a query is parsed and what it searches: see :func:`searchnews.search.explain`."""
-        from .search import explain
+        """How a query is parsed and what it searches: see :func:`searchnews.pipeline.explain`."""
+        from .pipeline import explain
         with self.searcher() as s:
-            return explain(s, query, vocabulary=self.vocabulary, **options)
+            return explain(self._backend(s), query, **options)
 
     def similar(self, article_id: str, limit: int = 10) -> list:
-        """Articles like this one: see :func:`searchnews.search.similar`."""
-        from .search import similar
+        """Articles like this one: see :func:`searchnews.pipeline.similar`."""
+        from .pipeline import similar
         with self.searcher() as s:
-            return similar(s, article_id, limit=limit)
+            return similar(self._backend(s), article_id, limit=limit)
 
     def article(self, article_id: str) -> Article | None:
         """An indexed article, rebuilt from its stored paragraphs (None if not indexed)."""
@@ -477,11 +482,11 @@ def _live_sources(searcher) -> dict[str, int]:
     the index keeps the folded name, which joins the spellings."""
     import numpy as np
     from . import columnar
-    from .search import _NO_DATE, _date_values
+    from .whoosh_backend import NO_DATE, date_values
     r = searcher.reader()
     columns = columnar.Columns.of(searcher)
-    dates = _date_values(searcher).astype(np.float64)
-    dates[dates == float(_NO_DATE)] = -1.0                  # undated: before every date
+    dates = date_values(searcher).astype(np.float64)
+    dates[dates == float(NO_DATE)] = -1.0                  # undated: before every date
     article_id = r.column_reader("article_id")
     found: list[tuple[str, int]] = []
     for t in r.lexicon("source"):

@@ -7,12 +7,10 @@ no stemming, folding or stopwords of its own. Each paragraph is one RT row (layo
 the folded unstemmed words (to find prefix candidates), ``source`` one token naming the
 outlet; attributes hold the raw text and metadata a hit shows.
 
-Searching parses with :func:`searchnews.search.parse` (so the query language and its errors
-are the embedded engine's), translates the Whoosh query trees into Sphinx's extended syntax
-over the same terms (:func:`to_match`), and builds hits with the shared helpers: the
-proximity bonus (:func:`searchnews.ranking.rerank`), highlight spans
-(:func:`searchnews.search.spans`) and duplicate folding. The tiers (all words first),
-grouping by article and sort by date follow the embedded engine's rules; the BM25 scores
+Searching is the embedded engine's pipeline (:mod:`searchnews.pipeline`: the same parsing,
+tiers, re-ranking, grouping, duplicate folding and highlights); :class:`SphinxBackend`
+answers it, translating the Whoosh query trees into Sphinx's extended syntax over the same
+terms (:func:`to_match`) and a :class:`~searchnews.filters.Filter` into SQL. The BM25 scores
 come from Sphinx.
 
 Indexing reuses :func:`searchnews.ingest.ingest` with a :class:`_Writer` that routes each
@@ -44,14 +42,15 @@ from urllib.parse import urlsplit
 import numpy as np
 from whoosh import query as Q
 
-from . import search as S
+from . import pipeline
 from .analysis import fold, terms
 from .articles import Article
-from . import evidence
-from .evidence import QueryWords
-from .highlight import spans
-from .ranking import rsj_idf, spelling_idf
-from .errors import NothingToSearch, QueryError, SearchnewsError
+from .backend import TextEvidence
+from .filters import Filter
+from .query import TITLE_BOOST, WEIGHTING
+from .ranking import rsj_idf
+from .records import Results
+from .errors import QueryError, SearchnewsError
 from .index import COMMIT_EVERY, DEFAULT_WAIT, make_schema
 from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, write_lock
 from .vocabulary import Vocabulary
@@ -67,7 +66,7 @@ MIRROR_RETRIES = 4            # extra tries when a mirrored agent fails (HA pick
 MAX_ROWS = 100_000            # "all" rows: article(), prefix candidates, outlets
 MAX_OTHERS = 10_000           # matching paragraphs of the shown articles
 SCORE_SCALE = 1_000_000       # WEIGHT() is an integer: the ranker scales BM25 by this
-K1, B = S.WEIGHTING.K1, S.WEIGHTING.B
+K1, B = WEIGHTING.K1, WEIGHTING.B
 TOTALS_TTL = 30.0             # seconds BM25 totals (docs, tokens) are cached
 
 
@@ -227,7 +226,7 @@ def parse_url(url: str) -> tuple[list[list[tuple[str, int]]], str]:
 # -- Whoosh query trees → Sphinx extended syntax ---------------------------------------------
 
 def to_match(q: Q.Query) -> str | None:
-    """A Whoosh query from :func:`searchnews.search.parse` in Sphinx's extended syntax over
+    """A Whoosh query from :func:`searchnews.query.parse` in Sphinx's extended syntax over
     the same terms; None when it can match nothing. Every atom names its fields."""
     if q is Q.NullQuery or isinstance(q, type(Q.NullQuery)):
         return None
@@ -316,129 +315,39 @@ def _atom(fields: Sequence[str], text: str) -> str:
 
 
 @dataclass
-class _Filter:
-    """What a Whoosh filter or mask from search.py becomes: MATCH parts and WHERE clauses."""
+class _Sql:
+    """A :class:`Filter` in SphinxQL: MATCH parts and WHERE clauses with their arguments."""
 
     match: list[str] = field(default_factory=list)
     where: list[str] = field(default_factory=list)
     args: list = field(default_factory=list)
     article_ids: set[str] | None = None       # checked in Python (the key is a hash)
 
-    def add(self, q: Q.Query | None, mask: bool = False) -> "_Filter":
-        if q is None:
-            return self
-        if isinstance(q, Q.And) and not mask:
-            for c in q.children():
-                self.add(c)
-        elif isinstance(q, Q.Every) and q.fieldname == "date":
-            self.where.append("date = 0" if mask else "date > 0")
-        elif isinstance(q, Q.DateRange) and not mask:
-            lo = q.startdate.date().toordinal() if q.startdate else 1
-            hi = q.enddate.date().toordinal() if q.enddate else 2 ** 32 - 1
-            self.where.append("date BETWEEN %s AND %s")
-            self.args += [lo, hi]
-        elif isinstance(q, (Q.Or, Q.Term)) and not mask and _terms_of(q, "source"):
-            self.match.append(to_match(Q.Or([Q.Term("source", v)
-                                             for v in _terms_of(q, "source")])) or "")
-        elif isinstance(q, (Q.Or, Q.Term)) and _terms_of(q, "article_id"):
-            ids = _terms_of(q, "article_id")
-            keys = ",".join(str(article_key(a)) for a in ids)
-            if mask:
-                self.where.append(f"article_key NOT IN ({keys})")
-            else:
-                self.where.append(f"article_key IN ({keys})")
-                self.article_ids = set(ids)
-        else:
-            raise QueryError(f"the sphinx engine cannot filter by: {q}")
-        return self
-
-
-def _terms_of(q: Q.Query, fieldname: str) -> list[str]:
-    """The texts of a Term or an Or of Terms, all on ``fieldname`` (else [])."""
-    items = [q] if isinstance(q, Q.Term) else list(q.children())
-    if items and all(isinstance(t, Q.Term) and t.fieldname == fieldname for t in items):
-        return [t.text for t in items]
-    return []
+    @classmethod
+    def of(cls, flt: Filter, article_ids: Iterable[str] | None = None) -> "_Sql":
+        sql = cls()
+        if flt.has_dates:
+            sql.where.append("date BETWEEN %s AND %s")
+            sql.args += [flt.start.date().toordinal() if flt.start else 1,
+                         flt.stop.date().toordinal() if flt.stop else 2 ** 32 - 1]
+        if flt.dated is not None:
+            sql.where.append("date > 0" if flt.dated else "date = 0")
+        if flt.sources:
+            sql.match.append(to_match(Q.Or([Q.Term("source", s) for s in flt.sources]))
+                             or "")
+        if flt.exclude_article is not None:
+            sql.where.append(f"article_key NOT IN ({article_key(flt.exclude_article)})")
+        if article_ids is not None:
+            sql.article_ids = set(article_ids)
+            keys = ",".join(str(article_key(a)) for a in sorted(sql.article_ids))
+            sql.where.append(f"article_key IN ({keys})")
+        return sql
 
 
 # -- searching ------------------------------------------------------------------------------
 
 COLUMNS = ("article_id", "paragraph", "n_paragraphs", "date_iso", "title_raw",
            "title_derived", "text_raw", "source_name", "url")
-DEDUP_SPARE = 5               # hits fetched beyond the page, to replace folded duplicates
-
-
-@dataclass
-class _Row:
-    docnum: int               # the Sphinx document id
-    score: float
-    fields: dict              # as the embedded engine stores them (see _stored)
-
-
-class _Reader:
-    """What :func:`searchnews.search.parse` reads from an index: the outlet names that
-    ``fuente:`` words are matched against."""
-
-    def __init__(self, engine: "SphinxEngine"):
-        self.engine = engine
-
-    def lexicon(self, fieldname: str) -> list[bytes]:
-        if fieldname != "source":
-            raise QueryError(f"the sphinx engine has no lexicon of '{fieldname}'")
-        return [s.encode("utf-8") for s in self.engine.source_counts()]
-
-
-class _Searcher:
-    """The few Searcher calls the shared helpers make (``parse`` needs ``schema`` and
-    ``reader``; ``ranking.rerank`` needs ``idf`` and ``stored_fields``), plus ``search``
-    over Sphinx. It keeps the rows it fetched, so ``stored_fields`` costs no round trip."""
-
-    schema = make_schema()
-
-    def __init__(self, engine: "SphinxEngine"):
-        self.engine = engine
-        self.stored: dict[int, dict] = {}
-        self._idf: dict[tuple[str, str], float] = {}
-
-    def reader(self) -> _Reader:
-        return _Reader(self.engine)
-
-    def search(self, q: Q.Query, limit: int, flt: "_Filter", order: str = "w DESC, id ASC"
-               ) -> list[_Row]:
-        """Rows matching ``q`` and the filter, best (or newest) first."""
-        match = to_match(q)
-        if match is None or "" in flt.match:
-            return []
-        rows = self.engine.select(" ".join([match] + flt.match), flt.where, flt.args, order,
-                                  limit)
-        out = []
-        for row in rows:
-            doc, weight, values = row[0], row[1], dict(zip(COLUMNS, row[2:]))
-            if flt.article_ids is not None and values["article_id"] not in flt.article_ids:
-                continue                   # a 63-bit key collision: never seen, still checked
-            self.stored[doc] = _stored(values)
-            out.append(_Row(doc, weight * self.engine.score_unit(), self.stored[doc]))
-        return out
-
-    def stored_fields(self, docnum: int) -> dict:
-        return self.stored[docnum]
-
-    def idf(self, fieldname: str, text: str) -> float:
-        """The re-ranker's IDF, the embedded engine's (:func:`ranking.rsj_idf`), over the
-        whole cluster."""
-        if (fieldname, text) not in self._idf:
-            self.prefetch_idf(fieldname, [text])
-        return self._idf[(fieldname, text)]
-
-    def prefetch_idf(self, fieldname: str, texts: Iterable[str]) -> None:
-        """Count the documents of several terms in one round trip."""
-        todo = [t for t in dict.fromkeys(texts) if (fieldname, t) not in self._idf]
-        if todo:
-            n = self.engine.totals()[0]
-            counts = self.engine.counts([_atom([fieldname], _term_token(fieldname, t))
-                                         for t in todo])
-            for t, df in zip(todo, counts):
-                self._idf[(fieldname, t)] = rsj_idf(df, n)
 
 
 def _stored(values: dict) -> dict:
@@ -450,110 +359,120 @@ def _stored(values: dict) -> dict:
             "source_name": values["source_name"] or None, "url": values["url"] or None}
 
 
-def _collect(searcher: _Searcher, tiers: list[Q.Query], want: int, flt: "_Filter",
-             group: bool, order: str = "w DESC, id ASC") -> list[tuple[int, float]]:
-    """(docnum, score) in Sphinx's order, the first tier that finds anything only (as the
-    embedded engine sorts by date); with ``group``, the first paragraph of each article."""
-    for q in dict.fromkeys(tiers):
-        ranked: list[tuple[int, float]] = []
-        seen: set[str] = set()
-        fetch = want * 4 if group else want
-        while True:
-            rows = searcher.search(q, fetch, flt, order)
-            ranked, seen = [], set()
-            for r in rows:
-                if group and r.fields["article_id"] in seen:
-                    continue
-                seen.add(r.fields["article_id"])
-                ranked.append((r.docnum, r.score))
-            if len(ranked) >= want or len(rows) < fetch:
-                break
-            fetch *= 4                       # one article filled many places: look deeper
-        if ranked:
-            return ranked[:want]
-    return []
+class SphinxBackend(TextEvidence):
+    """A Sphinx cluster as the query pipeline asks it (:class:`backend.Backend`), for one
+    query: it keeps the rows it fetched, so stored fields cost no round trip, and the
+    re-ranking evidence and marks come from their text (:class:`backend.TextEvidence`)."""
 
+    name = "sphinx"
+    capabilities: frozenset[str] = frozenset()       # no fuzzy words, no suggestions
+    schema = make_schema()
 
-def _relevance(searcher: _Searcher, parsed: S.ParsedQuery, want: int, flt: "_Filter",
-               group: bool) -> list[tuple[int, float]]:
-    """The Sphinx side of :func:`searchnews.search.relevance_order`: the same tiers,
-    re-ranking (its evidence from the stored text) and grouping as the embedded engine."""
-    q = QueryWords.of(parsed.words, parsed.surfaces)
-    rescore = None
-    if q.pairs:                                # the proximity bonus weighs pairs by IDF
-        searcher.prefetch_idf("text", q.words)
-        idf = np.array([searcher.idf("text", w) for w in q.words])
-        rescore = S.rescorer(q, idf, spelling_idf(q, idf, None, 0), lambda docs: (
-            evidence.from_text([S._searched_fields(searcher.stored[d]) for d in docs.tolist()],
-                               q)))
+    def __init__(self, engine: "SphinxEngine"):
+        self.engine = engine
+        self.rows: dict[int, dict] = {}
+        self._idf: dict[tuple[str, str], float] = {}
+        self._words = _Words(engine)
 
-    def fetch(query, limit: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = searcher.search(query, limit, flt)
-        return (np.array([r.docnum for r in rows], np.int64),
-                np.array([r.score for r in rows], np.float64))
+    def doc_count(self) -> int:
+        return self.engine.paragraphs()
 
-    def keys(docs: np.ndarray) -> np.ndarray:
-        return np.array([searcher.stored[d]["article_id"] for d in docs.tolist()], dtype=object)
+    def doc_count_all(self) -> int:
+        return self.engine.totals()[0]
 
-    return S.relevance_order(parsed, fetch, keys if group else None, rescore, want)
+    def source_names(self) -> list[str]:
+        return list(self.engine.source_counts())
 
+    def vocabulary(self) -> Vocabulary:
+        return self._words
 
-def _marked(parsed: S.ParsedQuery) -> dict[str, set[str]]:
-    """What to highlight, per field: the stems of the query's positive words, and (under
-    ``words``) the indexed words its prefixes expanded to."""
-    out: dict[str, set[str]] = {"title": set(), "text": set(), S.WORDS: set(parsed.expanded)}
-    for fieldname, item in S.positive_terms(parsed.q_any):
-        if fieldname in out and isinstance(item, str):
-            out[fieldname].add(item)
-    return out
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        return self.engine.count(_atom([fieldname], _term_token(fieldname, text)))
 
+    def idf(self, fieldname: str, texts: Sequence[str]) -> np.ndarray:
+        """The embedded engine's IDF (:func:`ranking.rsj_idf`) over the whole cluster, the
+        document frequencies counted in one round trip."""
+        todo = [t for t in dict.fromkeys(texts) if (fieldname, t) not in self._idf]
+        if todo:
+            n = self.engine.totals()[0]
+            counts = self.engine.counts([_atom([fieldname], _term_token(fieldname, t))
+                                         for t in todo])
+            for t, df in zip(todo, counts):
+                self._idf[(fieldname, t)] = rsj_idf(df, n)
+        return np.array([self._idf[(fieldname, t)] for t in texts])
 
-def _hit(searcher: _Searcher, docnum: int, score: float | None,
-         marked: dict[str, set[str]]) -> S.Hit:
-    d = searcher.stored[docnum]
-    title = d.get("title")
-    return S.Hit(rank=0, score=score, article_id=d["article_id"],
-                 title=title or d.get("derived_title") or "", date=d["date_iso"],
-                 source=d["source_name"], url=d["url"], paragraph=d["paragraph"],
-                 text=d["text"], n_paragraphs=d["n_paragraphs"],
-                 highlights=spans(d["text"], marked["text"], marked[S.WORDS]),
-                 title_highlights=spans(title, marked["title"], marked[S.WORDS]) if title
-                 else [], docnum=docnum)
+    def spelling_frequencies(self, spellings: Sequence[str]) -> list[int] | None:
+        return None
 
+    def candidates(self, q: Q.Query, limit: int, flt: Filter, by_date: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._select(q, limit, _Sql.of(flt),
+                            "date DESC, id ASC" if by_date else "w DESC, id ASC")
+        return (np.array([doc for doc, _ in rows], np.int64),
+                np.array([score for _, score in rows], np.float64))
 
-def _hits(searcher: _Searcher, ranked: list[tuple[int, float | None]],
-          marked: dict[str, set[str]], dedup: bool, limit: int) -> S.Results:
-    hits = S.Results(_hit(searcher, docnum, score, marked) for docnum, score in ranked)
-    if dedup:
-        hits[:] = S.fold_duplicates(hits)
-    del hits[limit:]
-    for rank, hit in enumerate(hits, 1):
-        hit.rank = rank
-    return hits
+    def _select(self, q: Q.Query, limit: int, sql: _Sql, order: str = "w DESC, id ASC"
+                ) -> list[tuple[int, float]]:
+        """(id, score) of the rows matching ``q`` and the filter, in ``order``; their
+        stored fields kept."""
+        match = to_match(q)
+        if match is None or "" in sql.match:
+            return []
+        rows = self.engine.select(" ".join([match] + sql.match), sql.where, sql.args, order,
+                                  limit)
+        out = []
+        for row in rows:
+            doc, weight, values = row[0], row[1], dict(zip(COLUMNS, row[2:]))
+            if sql.article_ids is not None and values["article_id"] not in sql.article_ids:
+                continue                   # a 63-bit key collision: never seen, still checked
+            self.rows[doc] = _stored(values)
+            out.append((doc, weight * self.engine.score_unit()))
+        return out
 
+    def article_keys(self, docs: np.ndarray) -> np.ndarray:
+        return np.array([self.rows[d]["article_id"] for d in docs.tolist()], dtype=object)
 
-def _attach_others(searcher: _Searcher, q: Q.Query, hits: list[S.Hit], more: int,
-                   flt: "_Filter", marked: dict[str, set[str]]) -> None:
-    """Each hit's count of matching paragraphs in its article and, with ``more``, the best
-    others in paragraph order: one query over the shown articles."""
-    within = _Filter(list(flt.match), list(flt.where), list(flt.args))
-    within.add(Q.Or([Q.Term("article_id", a) for a in dict.fromkeys(h.article_id
-                                                                   for h in hits)]))
-    by_article: dict[str, list[_Row]] = {}
-    for r in searcher.search(q, MAX_OTHERS, within):
-        by_article.setdefault(r.fields["article_id"], []).append(r)
-    for hit in hits:
-        found = by_article.get(hit.article_id, [])
-        hit.matches = max(1, len(found))
-        others = [r for r in found if r.docnum != hit.docnum][:more]
-        hit.others = sorted((_hit(searcher, r.docnum, r.score, marked) for r in others),
-                            key=lambda h: h.paragraph)
+    def stored(self, docs: Sequence[int]) -> list[dict]:
+        return [self.rows[d] for d in docs]
+
+    def article_matches(self, q: Q.Query, docs: Sequence[int], scored: bool
+                        ) -> list[list[tuple[float, int]]]:
+        """One query over the shown articles."""
+        articles = [self.rows[d]["article_id"] for d in docs]
+        by_article: dict[str, list[tuple[float, int]]] = {}
+        for doc, score in self._select(q, MAX_OTHERS, _Sql.of(Filter(), articles)):
+            by_article.setdefault(self.rows[doc]["article_id"], []).append((score, doc))
+        return [by_article.get(a, []) for a in articles]
+
+    def key_terms(self, article_id: str, n: int) -> list[tuple[str, float]]:
+        """The Bo1 weighting the embedded engine uses, with Sphinx's collection counts."""
+        article = self.engine.article(article_id)
+        if article is None:
+            raise QueryError(f"no article '{article_id}' in the index")
+        counts: dict[str, int] = {}
+        for t in terms("\n".join((article.title,) + article.paragraphs)):
+            counts[t] = counts.get(t, 0) + 1
+        frequency = self.engine.frequencies(list(counts))
+        n_docs = self.engine.totals()[0]
+        weight = {}
+        for t, tf in counts.items():
+            f = max(frequency.get(t, 0), 1) / n_docs
+            weight[t] = tf * math.log2((1 + f) / f) + math.log2(1 + f)
+        return [(t, weight[t]) for t in sorted(weight, key=lambda t: -weight[t])[:n]]
+
+    def describe(self, q_all: Q.Query, q_any: Q.Query) -> list[str]:
+        """The MATCH() strings sent to Sphinx."""
+        lines = [f"sphinx all: MATCH('{to_match(q_all)}')"]
+        if q_any != q_all:
+            lines.append(f"sphinx any: MATCH('{to_match(q_any)}')")
+        return lines
 
 
 class _Words(Vocabulary):
     """Prefix words expanded as the embedded engine does (into the stems of the indexed
     words they match), with the indexed words read from the paragraphs that Sphinx finds
-    through the ``words`` field. Fuzzy words have no equivalent in Sphinx 2.2."""
+    through the ``words`` field. (Fuzzy words have no equivalent in Sphinx 2.2: the engine
+    declares none.)"""
 
     def __init__(self, engine: "SphinxEngine"):
         super().__init__()
@@ -576,9 +495,6 @@ class _Words(Vocabulary):
             self._sorted = None
         return super().matching(pattern)
 
-    def near(self, folded: str, maxdist: int, prefix: int = 1) -> list[str]:
-        raise QueryError("fuzzy terms (word~) need the embedded engine")
-
 
 # -- the engine ------------------------------------------------------------------------------
 
@@ -594,6 +510,7 @@ class SphinxEngine:
         self.node0 = _Node(host, port, self.where, QUERY_TIMEOUT)
         self._writers: dict[tuple[str, int], _Node] = {}
         self._totals: tuple[float, tuple[int, int]] | None = None
+        self._paragraphs = 0
         self._layout: tuple[int, bool] | None = None
 
     @classmethod
@@ -671,7 +588,7 @@ class SphinxEngine:
         n_docs, n_tokens = self.totals()
         shards = self.layout()[0]
         k1, b = bm25_parameters(n_docs / shards, n_tokens / shards)
-        title = S.TITLE_BOOST / (K1 + 1)
+        title = TITLE_BOOST / (K1 + 1)
         return (f"ranker=expr('{SCORE_SCALE}*((bm25a({k1:.9g},{b:.9g})-0.5) + "
                 f"{title:.6g}*sum(tf_idf*if(user_weight>1,1,0)))'), "
                 f"idf='plain,tfidf_unnormalized', field_weights=(title=2)")
@@ -705,7 +622,17 @@ class SphinxEngine:
                 f"SUM(source_len) FROM {self.name}; SHOW META; SHOW WARNINGS", [])
             row = [int(x or 0) for x in (sets[0][0] if sets[0] else (0,))]
             self._totals = (now, (max(1, row[0]), max(1, sum(row[1:]))))
+            self._paragraphs = row[0]
         return self._totals[1]
+
+    def paragraphs(self) -> int:
+        """Live paragraphs of the cluster, as :meth:`totals` counted them (a count of 0 is
+        counted again: an index filled since is never taken for empty)."""
+        self.totals()
+        if not self._paragraphs:
+            self._totals = None
+            self.totals()
+        return self._paragraphs
 
     def texts(self, match: str) -> list[tuple[str, str]]:
         """(title, text) of every paragraph matching ``match``."""
@@ -744,81 +671,21 @@ class SphinxEngine:
         rows = self._run(f"SELECT COUNT(*) FROM {self.name}_files")[0]
         return bool(rows and rows[0][0])
 
-    def search(self, query: str, limit: int = 10, since: str | None = None,
-               until: str | None = None, sources: Sequence[str] = (), sort: str = "relevance",
-               group: bool = True, dedup: bool = True, syntax: bool = True,
-               more: int = 0) -> S.Results:
-        """Ranked hits, as :meth:`Index.search` gives them (same parsing, tiers, proximity
-        bonus, grouping, duplicate folding and highlights); ``suggestion`` stays None."""
-        if limit < 1:
-            raise QueryError("--limit must be at least 1")
-        if sort not in ("relevance", "date"):
-            raise QueryError(f"unknown sort '{sort}' (relevance or date)")
-        searcher = _Searcher(self)
-        words = _Words(self)
-        try:
-            parsed = S.parse(searcher, query, syntax, lambda: words)
-        except NothingToSearch as exc:
-            return S.Results.nothing(str(exc))
-        flt = _Filter().add(S.make_filter(since, until, sources))
-        want = limit + DEDUP_SPARE if dedup else limit
-        tiers = [parsed.q_all, parsed.q_any]
-        if sort == "date":
-            dated = _Filter(list(flt.match), list(flt.where), list(flt.args)).add(
-                Q.Every("date"))
-            ranked = _collect(searcher, tiers, want, dated, group, "date DESC, id ASC")
-            if len(ranked) < want and not (since or until):
-                undated = _Filter(list(flt.match), list(flt.where), list(flt.args)).add(
-                    Q.Every("date"), mask=True)
-                ranked += _collect(searcher, tiers, want - len(ranked), undated, group)
-            ranked = [(docnum, None) for docnum, _ in ranked]
-        else:
-            ranked = _relevance(searcher, parsed, want, flt, group)[:want]
-        marked = _marked(parsed)
-        hits = _hits(searcher, ranked, marked, dedup, limit)
-        if group and hits:
-            _attach_others(searcher, parsed.q_any, hits, more, flt, marked)
-        return hits
+    def search(self, query: str, limit: int = 10, **options) -> Results:
+        """Ranked hits, as :meth:`Index.search` gives them: the same pipeline
+        (:func:`searchnews.pipeline.search`), this cluster answering it."""
+        return pipeline.search(SphinxBackend(self), query, limit=limit, **options)
 
     def explain(self, query: str, **options) -> str:
         """The embedded engine's explanation, plus the MATCH() strings sent to Sphinx."""
-        searcher = _Searcher(self)
-        words = _Words(self)
-        text = S.explain(searcher, query, vocabulary=lambda: words, **options)
-        parsed = S.parse(searcher, query, options.get("syntax", True), lambda: words)
-        lines = [text, f"sphinx all: MATCH('{to_match(parsed.q_all)}')"]
-        if parsed.q_any != parsed.q_all:
-            lines.append(f"sphinx any: MATCH('{to_match(parsed.q_any)}')")
-        return "\n".join(lines)
+        return pipeline.explain(SphinxBackend(self), query, **options)
 
-    def similar(self, article_id: str, limit: int = 10) -> S.Results:
-        """Articles about the same thing: the article's most distinctive terms (the Bo1
-        weighting the embedded engine uses, with Sphinx's collection counts) searched as
-        an OR, the article itself left out, grouped and deduplicated like a query. Sphinx
-        2.2 has no per-term boosts, so the terms count equally in the ranking."""
-        article = self.article(article_id)
-        if article is None:
-            raise QueryError(f"no article '{article_id}' in the index")
-        counts: dict[str, int] = {}
-        for t in terms("\n".join((article.title,) + article.paragraphs)):
-            counts[t] = counts.get(t, 0) + 1
-        frequency = self._frequencies(list(counts))
-        n_docs = self.totals()[0]
-        weight = {}
-        for t, tf in counts.items():
-            f = max(frequency.get(t, 0), 1) / n_docs
-            weight[t] = tf * math.log2((1 + f) / f) + math.log2(1 + f)
-        keys = sorted(weight, key=lambda t: -weight[t])[:S.SIMILAR_TERMS]
-        if not keys:
-            return S.Results()
-        searcher = _Searcher(self)
-        flt = _Filter().add(Q.Term("article_id", article_id), mask=True)
-        ranked = _collect(searcher, [Q.Or([Q.Term("text", t) for t in keys])],
-                          limit * 2 + 5, flt, group=True)
-        marked = {"title": set(keys), "text": set(keys), S.WORDS: set()}
-        return _hits(searcher, ranked, marked, True, limit)
+    def similar(self, article_id: str, limit: int = 10) -> Results:
+        """Articles about the same thing (:func:`searchnews.pipeline.similar`). Sphinx 2.2
+        has no per-term boosts, so the key terms count equally in the ranking."""
+        return pipeline.similar(SphinxBackend(self), article_id, limit=limit)
 
-    def _frequencies(self, words: list[str]) -> dict[str, int]:
+    def frequencies(self, words: list[str]) -> dict[str, int]:
         """Occurrences of each term in the cluster (CALL KEYWORDS on every shard)."""
         out: dict[str, int] = {}
         text = " ".join(token(w) for w in words)

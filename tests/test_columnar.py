@@ -15,7 +15,8 @@ import searchnews.index as index_module
 from searchnews import Index, columnar, forward
 from searchnews.index import make_schema
 from searchnews.errors import QueryError
-from searchnews.search import parse
+from searchnews.whoosh_backend import WhooshBackend
+from searchnews.query import parse
 
 from .conftest import DATA
 from .conftest import updated_index as build_updated_index
@@ -55,7 +56,7 @@ def _same_ranking(searcher, queries: list[str]) -> int:
     columns = columnar.Columns.of(searcher)
     for text in queries:
         try:
-            parsed = parse(searcher, text)
+            parsed = parse(WhooshBackend(searcher), text)
         except QueryError:          # a phrase of stopwords only: nothing to compare
             continue
         for q in (parsed.q_all, parsed.q_any):
@@ -118,7 +119,7 @@ def test_segments_merged_by_whoosh_keep_their_arrays(tmp_path):
         a, b = columnar.Columns.of(s), columnar.Columns.of(t)
         for text in queries:
             try:
-                one, other = parse(s, text), parse(t, text)
+                one, other = parse(WhooshBackend(s), text), parse(WhooshBackend(t), text)
             except QueryError:          # a phrase of stopwords only
                 continue
             for q, r in ((one.q_all, other.q_all), (one.q_any, other.q_any)):
@@ -136,7 +137,7 @@ def test_deleted_paragraphs_are_never_returned(updated_index):
         deleted = {off + d for r, off in reader.leaf_readers() for d in r._perdoc.deleted_docs()}
         words = {w for d in deleted
                  for w in re.findall(r"[^\W\d_]{5,}", reader.stored_fields(d)["text"])}
-        found = set(columns.top(parse(s, " OR ".join(sorted(words))).q_any, 10**6)[0].tolist())
+        found = set(columns.top(parse(WhooshBackend(s), " OR ".join(sorted(words))).q_any, 10**6)[0].tolist())
     assert deleted and len(found) > 50
     assert not deleted & found
 
@@ -190,7 +191,7 @@ def test_the_arrays_answer_phrases_whoosh_cannot(sample_index):
         assert not s.schema["text"].format.supports("positions")
         for text in ('"soldados norcoreanos"', '"gobierno México"~3'):
             with pytest.raises(Exception, match="no positions"):
-                s.search(parse(s, text).q_all, limit=5)
+                s.search(parse(WhooshBackend(s), text).q_all, limit=5)
     assert sample_index.search('"soldados norcoreanos"')[0].article_id.startswith("000_")
     assert sample_index.search('"soldado norcoreano"~2')
 

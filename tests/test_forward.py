@@ -14,7 +14,8 @@ from searchnews import Index, columnar, duplicates, evidence, forward
 from searchnews.analysis import fold, token
 from searchnews.errors import QueryError
 from searchnews.evidence import QueryWords
-from searchnews.search import _parser, _required_first, parse, plain_queries, words_only
+from searchnews.whoosh_backend import WhooshBackend
+from searchnews.query import _parser, _required_first, parse, plain_queries, words_only
 
 from .conftest import DATA, updated_index
 
@@ -71,7 +72,7 @@ def test_the_forward_index_gives_the_evidence_the_stored_text_gives(index):
         compared = surfaced = begun = titled = 0
         for text in _questions():
             try:
-                parsed = parse(s, text)
+                parsed = parse(WhooshBackend(s), text)
             except QueryError:          # stopwords only
                 continue
             q = QueryWords.of(parsed.words, parsed.surfaces)

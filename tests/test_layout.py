@@ -61,7 +61,7 @@ def test_the_cycle_finder_finds_cycles():
 def test_records_and_rendering_load_no_engine():
     code = ("import sys, searchnews.records, searchnews.output; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('whoosh', 'numpy', 'pymysql') or m in ('searchnews.index', 'searchnews.search', "
+            "('whoosh', 'numpy', 'pymysql') or m in ('searchnews.index', 'searchnews.query', 'searchnews.pipeline', "
             "'searchnews.sphinx')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

@@ -16,7 +16,8 @@ from searchnews.ranking import (ADJACENT_WEIGHT, B, COORDINATION, EXACT_WEIGHT, 
                                 PREFIX_CREDIT, PROXIMITY_WEIGHT, PROXIMITY_WINDOW, rerank,
                                 spelling_idf)
 from searchnews.errors import QueryError
-from searchnews.search import parse
+from searchnews.whoosh_backend import WhooshBackend
+from searchnews.query import parse
 
 from .conftest import DATA
 
@@ -115,7 +116,7 @@ def test_the_vectorised_ranking_computes_the_formula(sample_index):
         columns = columnar.Columns.of(s)
         for text in queries:
             try:
-                parsed = parse(s, text, syntax=False)
+                parsed = parse(WhooshBackend(s), text, syntax=False)
             except QueryError:          # no searchable word in it
                 continue
             q = QueryWords.of(parsed.words, parsed.surfaces)
