@@ -16,8 +16,8 @@ __version__ = "0.1.0"
 # Loaded on first use, so that importing one module (searchnews.stock, in the benchmark's
 # stock-Whoosh process) does not load the whole engine.
 _EXPORTS = {"Article": "articles", "read_file": "articles", "ArticleError": "errors",
-            "QueryError": "errors", "SearchnewsError": "errors", "Index": "index",
-            "IndexReport": "index", "Hit": "records", "Results": "records"}
+            "QueryError": "errors", "SearchnewsError": "errors", "Index": "engines.whoosh",
+            "IndexReport": "ingest", "Hit": "records", "Results": "records"}
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 

@@ -16,7 +16,7 @@ import signal
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from .errors import SearchnewsError
-from .index import Index
+from .engines.whoosh import Index
 from .records import Results
 
 CHUNK = 16                 # queries per message to a worker

@@ -17,8 +17,9 @@ import click
 
 from . import __version__, batch
 from .errors import SearchnewsError
-from .engine import engine_url, open_engine
-from .index import DEFAULT_WAIT, Index, IndexReport
+from .engines import engine_url, open_engine
+from .engines.whoosh import Index
+from .ingest import DEFAULT_WAIT, IndexReport
 from .output import article_json, hit_json, render_article, render_hit, render_stats
 
 DEFAULT_SEEDS = Path("seeds")
@@ -382,6 +383,6 @@ from .evaluate import eval_cmd  # noqa: E402  (`searchnews eval`)
 
 main.add_command(eval_cmd)
 
-from .sphinxconf import sphinx_cmd  # noqa: E402  (the Sphinx cluster's configs and processes)
+from .engines.sphinx.conf import sphinx_cmd  # noqa: E402  (the Sphinx cluster's configs and processes)
 
 main.add_command(sphinx_cmd)

@@ -39,7 +39,7 @@ from unidecode import unidecode
 
 from .articles import Article, iter_articles, read_file
 from .errors import QueryError, SearchnewsError
-from .index import Index
+from .engines.whoosh import Index
 
 K = 10
 METRICS = (f"mrr@{K}", "recall@1", f"recall@{K}", f"ndcg@{K}")

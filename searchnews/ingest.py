@@ -22,6 +22,9 @@ from typing import Callable, Iterable, Iterator, Protocol
 from .articles import Article, derived_id, find_files, iter_articles
 from .errors import ArticleError, IndexLockedError, SearchnewsError
 
+DEFAULT_WAIT = 30.0          # seconds a second writer waits for the first
+# Paragraphs between commits, so that progress survives a crash (tests set it lower).
+COMMIT_EVERY = int(os.environ.get("SEARCHNEWS_COMMIT_EVERY") or 100_000)
 KEEP_IN_MEMORY = 32 << 20    # files up to this size are parsed once; larger ones stream twice
 
 

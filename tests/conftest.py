@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import searchnews.index as index_module
+import searchnews.engines.whoosh.index as index_module
 from searchnews import Index
 from searchnews.cli import main
 

@@ -11,11 +11,12 @@ import re
 
 import pytest
 
-import searchnews.index as index_module
-from searchnews import Index, columnar, forward
-from searchnews.index import make_schema
+import searchnews.engines.whoosh.index as index_module
+from searchnews import Index
+from searchnews.engines.whoosh import columnar, forward
+from searchnews.schema import make_schema
 from searchnews.errors import QueryError
-from searchnews.whoosh_backend import WhooshBackend
+from searchnews.engines.whoosh.backend import WhooshBackend
 from searchnews.query import parse
 
 from .conftest import DATA

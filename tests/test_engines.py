@@ -21,8 +21,8 @@ import pytest
 
 from searchnews import Index, read_file
 from searchnews.errors import QueryError, SearchnewsError
-from searchnews.sphinx import SphinxEngine
-from searchnews.sphinxconf import Cluster, node_pid, start_cluster, stop_cluster, write_configs
+from searchnews.engines.sphinx import SphinxEngine
+from searchnews.engines.sphinx.conf import Cluster, node_pid, start_cluster, stop_cluster, write_configs
 
 from .conftest import DATA, FAKENEWS, SEEDS, rewrite_feed
 

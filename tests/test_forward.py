@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from whoosh.qparser import AndGroup, OrGroup
 
-from searchnews import Index, columnar, duplicates, evidence, forward
+from searchnews import Index, duplicates, evidence
+from searchnews.engines.whoosh import columnar, forward
 from searchnews.analysis import fold, token
 from searchnews.errors import QueryError
 from searchnews.evidence import QueryWords
-from searchnews.whoosh_backend import WhooshBackend
+from searchnews.engines.whoosh.backend import WhooshBackend
 from searchnews.query import _parser, _required_first, parse, plain_queries, words_only
 
 from .conftest import DATA, updated_index

@@ -106,7 +106,7 @@ def test_corrupt_index_folder_says_how_to_rebuild(tmp_path):
 def test_a_reader_follows_a_rebuild_that_lands_while_it_opens(tmp_path, monkeypatch):
     """The CLI reads CURRENT, then opens that generation; a rebuild finishing in between
     deletes it. The reader must answer from the new generation, not fail."""
-    import searchnews.index as index_module
+    import searchnews.engines.whoosh.index as index_module
     writer, reader = Index(tmp_path / "ix"), Index(tmp_path / "ix")
     writer.add_paths([SEEDS])
     stale = reader.current_dir()

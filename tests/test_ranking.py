@@ -9,14 +9,14 @@ import re
 import numpy as np
 import pytest
 
-from searchnews import columnar, forward
+from searchnews.engines.whoosh import columnar, forward
 from searchnews.analysis import terms, token
 from searchnews.evidence import PREFIX_LENGTH, QueryWords
 from searchnews.ranking import (ADJACENT_WEIGHT, B, COORDINATION, EXACT_WEIGHT, K1,
                                 PREFIX_CREDIT, PROXIMITY_WEIGHT, PROXIMITY_WINDOW, rerank,
                                 spelling_idf)
 from searchnews.errors import QueryError
-from searchnews.whoosh_backend import WhooshBackend
+from searchnews.engines.whoosh.backend import WhooshBackend
 from searchnews.query import parse
 
 from .conftest import DATA

@@ -7,8 +7,8 @@ import io
 from hypothesis import given, strategies as st
 from whoosh.filedb import compound
 
-import searchnews.index  # noqa: F401  (installs the fixes)
-from searchnews.whoosh_patches import ViewFile, _ViewReader
+import searchnews.engines.whoosh.index  # noqa: F401  (installs the fixes)
+from searchnews.engines.whoosh.patches import ViewFile, _ViewReader
 
 OPS = st.lists(st.one_of(
     st.tuples(st.just("read"), st.integers(-1, 40)),
@@ -42,7 +42,7 @@ def test_the_fixes_touch_only_the_whoosh_they_were_written_for(monkeypatch):
 
     import whoosh
 
-    from searchnews import whoosh_patches
+    from searchnews.engines.whoosh import patches as whoosh_patches
     monkeypatch.setattr(compound, "BufferFile", compound.BufferFile)   # restored after
     monkeypatch.setattr(whoosh, "__version__", (2, 7, 5))
     compound.BufferFile = object

@@ -11,9 +11,10 @@ from whoosh.writing import SegmentWriter
 
 import functools
 
-import searchnews.index as index_module
-from searchnews import Index, columnar
-from searchnews.index import make_schema
+import searchnews.engines.whoosh.index as index_module
+from searchnews import Index
+from searchnews.engines.whoosh import columnar
+from searchnews.schema import make_schema
 
 from .conftest import DATA, SEEDS
 

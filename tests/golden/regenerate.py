@@ -138,7 +138,7 @@ def load(engine: str) -> list[Pinned]:
 
 def regenerate() -> None:
     """Rewrite whoosh.json, sphinx.json and eval.json from the engines as they rank today."""
-    from searchnews.sphinx import SphinxEngine
+    from searchnews.engines.sphinx import SphinxEngine
     url = os.environ.get("SEARCHNEWS_TEST_SPHINX")
     if not url:
         sys.exit("regenerate: set SEARCHNEWS_TEST_SPHINX to a cluster's engine URL "

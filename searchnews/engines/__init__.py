@@ -1,6 +1,7 @@
 """Which engine holds the index: the embedded Whoosh folder (default) or a search server.
 
-Every engine offers what :class:`searchnews.Index` offers — ``exists``, ``add_paths``,
+Each engine is a subpackage (``whoosh/``, ``sphinx/``), loaded only when used. Every
+engine offers what :class:`searchnews.Index` offers — ``exists``, ``add_paths``,
 ``search``, ``similar``, ``article``, ``stats``, ``explain``, ``close`` — with the same
 records, errors and exit codes, so the CLI and scripts never need to know which one runs.
 
@@ -14,8 +15,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .errors import SearchnewsError
-from .index import Index
+from ..errors import SearchnewsError
 
 
 def engine_url() -> str | None:
@@ -25,6 +25,7 @@ def engine_url() -> str | None:
 def open_engine(url: str | None = None, index_dir: str | os.PathLike | None = None):
     """The engine a URL names; with neither a URL nor ``$SEARCHNEWS_ENGINE``, the Whoosh
     index in ``index_dir`` (default ``$SEARCHNEWS_INDEX``, else ``./index``)."""
+    from .whoosh import Index            # each engine loaded only when it is the one used
     url = url or engine_url()
     if not url:
         return Index(index_dir)

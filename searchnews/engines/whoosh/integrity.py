@@ -12,7 +12,7 @@ import math
 import zlib
 from pathlib import Path
 
-from . import atomic
+from ... import atomic
 
 FILE = "checksums.json"
 VERIFY_ON_OPEN = 64 * 2 ** 20

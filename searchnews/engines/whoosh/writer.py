@@ -40,9 +40,11 @@ from whoosh.filedb.filestore import Storage
 from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
-from . import analysis, columnar
+from ... import analysis
+
+from . import columnar
 from .forward import Forward, Tokens
-from .errors import SearchnewsError
+from ...errors import SearchnewsError
 
 _POSITIONS = Positions()        # decodes the positions of postings merged in from a segment
 

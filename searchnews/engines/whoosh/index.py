@@ -26,63 +26,32 @@ from pathlib import Path
 from typing import Callable, Counter, Iterable
 
 from whoosh import index as whoosh_index
-from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
-from whoosh.formats import Existence
 from whoosh.searching import Searcher
 
-from . import analysis, atomic, integrity, whoosh_patches
-from .analysis import analyzer, fold
-from .vocabulary import Vocabulary
-from .whoosh_writer import PARALLEL_AFTER, BulkWriter, Workers, paragraph_docs
-from .articles import Article
-from .errors import IndexDamagedError, IndexMissingError, SearchnewsError
-from .ingest import IndexReport, ProgressFn, collect_files, ingest, size_of, write_lock
+from ... import analysis, atomic
 
-DEFAULT_WAIT = 30.0          # seconds a second writer waits for the first
+from . import integrity, patches
+from ...analysis import fold
+from ...vocabulary import Vocabulary
+from .writer import PARALLEL_AFTER, BulkWriter, Workers, paragraph_docs
+from ...articles import Article
+from ...errors import IndexDamagedError, IndexMissingError, SearchnewsError
+from ...ingest import COMMIT_EVERY, DEFAULT_WAIT, IndexReport, ProgressFn, collect_files, \
+    ingest, size_of, write_lock
+from ...schema import make_schema
+
 OPEN_ATTEMPTS = 5           # generations a reader follows while rebuilds swap them
-# Paragraphs between commits, so that progress survives a crash (tests set it lower).
-COMMIT_EVERY = int(os.environ.get("SEARCHNEWS_COMMIT_EVERY") or 100_000)
 # Indexing processes beside the main one for large runs (0: index in the main one only).
 _CORES = os.cpu_count() or 1
 WORKERS = int(os.environ.get("SEARCHNEWS_WORKERS") or (_CORES if _CORES > 1 else 0))
 MANIFEST = "manifest.json"
 
-whoosh_patches.apply()
+patches.apply()
 
 
 def default_index_dir() -> Path:
     """``$SEARCHNEWS_INDEX``, else ``index/`` in the current folder (the project's own)."""
     return Path(os.environ.get("SEARCHNEWS_INDEX") or "index")
-
-
-def make_schema(positions: bool = False) -> Schema:
-    """One document per paragraph, carrying its article's metadata.
-
-    ``title`` and ``text`` are stemmed for ranking. Their postings in Whoosh's files keep
-    the term frequency only (positions=False): the positions — what phrases and re-ranking
-    read — are in each segment's arrays (columnar.py), and writing them a second time was
-    a third of what indexing cost. ``positions=True`` keeps them in Whoosh's too (tests
-    compare the arrays' answers with Whoosh's own). ``source`` indexes the outlet's whole
-    folded name (``el pais``): ``--source`` and ``fuente:`` match against it. Prefix and
-    fuzzy words are expanded through the vocabulary sidecar (vocabulary.py), not a field.
-    """
-    spanish = analyzer(stem=True)
-    title, text = (TEXT(analyzer=spanish, stored=True) for _ in range(2))
-    if not positions:
-        title.format, text.format = Existence(), Existence()
-    return Schema(
-        article_id=ID(stored=True, sortable=True),   # a column: grouping by article reads it
-        paragraph=STORED(),
-        n_paragraphs=STORED(),
-        title=title,
-        derived_title=STORED(),                      # shown for an untitled article
-        text=text,
-        date=DATETIME(sortable=True),
-        date_iso=STORED(),
-        source=ID(),
-        source_name=STORED(),
-        url=STORED(),
-    )
 
 
 class Index:
@@ -168,7 +137,7 @@ class Index:
         A rebuild may swap ``CURRENT`` and delete the old generation between our reading its
         name and opening its files; then whatever the half-deleted folder raised means only
         "look again", and we open the generation that is live now."""
-        from .query import WEIGHTING
+        from ...query import WEIGHTING
         gen = self.current_dir()
         for _ in range(OPEN_ATTEMPTS):
             try:
@@ -222,13 +191,13 @@ class Index:
 
     def search(self, query: str, limit: int = 10, **options) -> list:
         """Ranked hits for a query: see :func:`searchnews.pipeline.search`."""
-        from .pipeline import search
+        from ...pipeline import search
         with self.searcher() as s:
             return search(self._backend(s), query, limit=limit, **options)
 
     def _backend(self, searcher):
         """What the query pipeline asks of this index (:mod:`searchnews.whoosh_backend`)."""
-        from .whoosh_backend import WhooshBackend
+        from .backend import WhooshBackend
         return WhooshBackend(searcher, self.vocabulary)
 
     def vocabulary(self) -> Vocabulary:
@@ -244,13 +213,13 @@ class Index:
 
     def explain(self, query: str, **options) -> str:
         """How a query is parsed and what it searches: see :func:`searchnews.pipeline.explain`."""
-        from .pipeline import explain
+        from ...pipeline import explain
         with self.searcher() as s:
             return explain(self._backend(s), query, **options)
 
     def similar(self, article_id: str, limit: int = 10) -> list:
         """Articles like this one: see :func:`searchnews.pipeline.similar`."""
-        from .pipeline import similar
+        from ...pipeline import similar
         with self.searcher() as s:
             return similar(self._backend(s), article_id, limit=limit)
 
@@ -482,7 +451,7 @@ def _live_sources(searcher) -> dict[str, int]:
     the index keeps the folded name, which joins the spellings."""
     import numpy as np
     from . import columnar
-    from .whoosh_backend import NO_DATE, date_values
+    from .backend import NO_DATE, date_values
     r = searcher.reader()
     columns = columnar.Columns.of(searcher)
     dates = date_values(searcher).astype(np.float64)

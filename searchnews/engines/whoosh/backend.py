@@ -19,12 +19,12 @@ from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
 from . import columnar, forward
-from .analysis import terms
-from .backend import FUZZY, SUGGESTIONS, TextEvidence
-from .errors import QueryError
-from .evidence import Matches, QueryWords
-from .filters import Filter
-from .vocabulary import Vocabulary
+from ...analysis import terms
+from ...backend import FUZZY, SUGGESTIONS, TextEvidence
+from ...errors import QueryError
+from ...evidence import Matches, QueryWords
+from ...filters import Filter
+from ...vocabulary import Vocabulary
 
 NO_DATE = 2 ** 64 - 1   # what the date column holds for an undated paragraph
 

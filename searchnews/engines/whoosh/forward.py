@@ -19,8 +19,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from . import analysis, columnar, duplicates
-from .evidence import Matches, QueryWords
+from ... import analysis, duplicates
+
+from . import columnar
+from ...evidence import Matches, QueryWords
 
 
 Tokens = tuple  # (spelling ids, character starts) of a text's words, as two arrays

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import click
 
-from .errors import SearchnewsError
+from ...errors import SearchnewsError
 
 CLUSTER_FILE = "cluster.json"
 DEFAULT_NAME = "noticias"
@@ -312,7 +312,7 @@ def _log_problems(node: Node, offset: int) -> str | None:
 
 
 def _serving(node: Node) -> bool:
-    from .sphinx import connect
+    from .nodes import connect
     try:
         conn = connect(node.host, node.sql_port, timeout=1.0)
     except SearchnewsError:

@@ -29,7 +29,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from . import ranking
+from ... import ranking
 
 EXT = ".cols"
 FIELDS = ("title", "text")        # the scored text fields, positions kept
