@@ -39,6 +39,7 @@ from unidecode import unidecode
 
 from .articles import Article, iter_articles, read_file
 from .errors import QueryError, SearchnewsError
+from .engines import open_engine
 from .engines.whoosh import Index
 
 K = 10
@@ -296,12 +297,13 @@ def build_index(ix: Index, docs: EvalDocs) -> None:
 
 
 @contextmanager
-def eval_index(docs: EvalDocs | None, index_dir: Path | None) -> Iterator[Index]:
-    """The index to evaluate: ``index_dir`` as it is if it holds one (``docs`` unused), else
-    one built from ``docs`` (into ``index_dir``, kept for the next run, or into a temporary
-    folder)."""
+def eval_index(docs: EvalDocs | None, index_dir: Path | None, engine=None) -> Iterator[Index]:
+    """The index to evaluate: ``engine``'s or ``index_dir`` as it is if it holds one
+    (``docs`` unused), else one built from ``docs`` (there, kept for the next run, or into a
+    temporary folder)."""
     with tempfile.TemporaryDirectory(prefix="searchnews-eval-index-") as tmp:
-        ix = Index(index_dir if index_dir is not None else Path(tmp) / "index")
+        ix = engine if engine is not None else \
+            Index(index_dir if index_dir is not None else Path(tmp) / "index")
         if not ix.exists:
             if docs is None:
                 raise SearchnewsError("nothing to evaluate: give --docs FILE (or an existing "
@@ -326,9 +328,8 @@ def ranked_ids(ix: Index, text: str) -> list[frozenset[str]] | None:
 
 
 def titles_indexed(ix: Index) -> bool:
-    """Whether any title term is in the index."""
-    with ix.searcher() as s:
-        return any(True for _ in s.reader().lexicon("title"))
+    """Whether any title is indexed (the engine's stats say)."""
+    return ix.stats()["titles_indexed"]
 
 
 def evaluate(ix: Index, queries: Sequence[EvalQuery], progress: bool = False) -> dict:
@@ -345,9 +346,7 @@ def evaluate(ix: Index, queries: Sequence[EvalQuery], progress: bool = False) ->
             ranked = ranked_ids(ix, rewrite(q.text))
             unsearchable += ranked is None and variant == "accented"
             per_variant[variant].append(query_metrics(ranked or [], q.relevant))
-    with ix.searcher() as s:
-        paragraphs = s.doc_count()
-    return {"queries": len(queries), "paragraphs": paragraphs,
+    return {"queries": len(queries), "paragraphs": ix.stats()["paragraphs"],
             "titles_indexed": titles_indexed(ix), "unsearchable": unsearchable,
             **{v: {m: round(x, 4) for m, x in mean_metrics(rows).items()}
                for v, rows in per_variant.items()},
@@ -413,6 +412,9 @@ def render_table(result: dict) -> str:
 @click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Use this index if it exists, else build it here from --docs "
                                  "(default: a temporary index).")
+@click.option("--engine", "engine_url", default=None, metavar="URL",
+              help="Evaluate on this engine (whoosh:///PATH, sphinx://HOST:PORT/INDEX): its "
+                   "index as it is if it holds one, else built there from --docs.")
 @click.option("--stock", is_flag=True,
               help="Also run the queries against stock Whoosh (LanguageAnalyzer(\"es\"), "
                    "BM25F, an OR query of the words) over the same documents.")
@@ -424,17 +426,19 @@ def render_table(result: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def eval_cmd(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
              distractors: tuple[Path, ...], articles: bool, titles: bool,
-             index_dir: Path | None, stock: bool, split: str | None, sample: int | None,
-             as_json: bool) -> None:
+             index_dir: Path | None, engine_url: str | None, stock: bool, split: str | None,
+             sample: int | None, as_json: bool) -> None:
     """Measure ranking quality: MRR@10, Recall@1/@10, nDCG@10, with and without accents."""
     run_eval(docs, queries_path, headlines_path, titles, index_dir, stock, as_json,
-             distractors=distractors, articles=articles, split=split, sample=sample)
+             distractors=distractors, articles=articles, split=split, sample=sample,
+             engine_url=engine_url)
 
 
 def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path | None,
              titles: bool, index_dir: Path | None, stock: bool, as_json: bool,
              distractors: Sequence[Path] = (), articles: bool = False,
-             split: str | None = None, sample: int | None = None) -> None:
+             split: str | None = None, sample: int | None = None,
+             engine_url: str | None = None) -> None:
     """The body of ``searchnews eval`` (errors are raised; the command group reports them)."""
     if (queries_path is None) == (headlines_path is None):
         raise SearchnewsError("give exactly one of --queries FILE and --headlines FILE")
@@ -448,18 +452,27 @@ def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path 
             raise SearchnewsError(f"{flag} builds an index of its own: omit --index")
         if given and docs is None:
             raise SearchnewsError(f"{flag} needs the judged documents: give --docs FILE")
+    if engine_url is not None and index_dir is not None:
+        raise SearchnewsError("give --index (an embedded index) or --engine URL, not both")
     headlines = headlines_path is not None
     queries = select_queries(load_queries(headlines_path or queries_path, headlines=headlines),
                              split, sample)
-    reused = index_dir is not None and Index(index_dir).exists
+    engine = open_engine(engine_url) if engine_url is not None else None
+    reused = engine.exists if engine is not None else \
+        index_dir is not None and Index(index_dir).exists
+    where = engine.path if engine is not None else f"{index_dir}/"
+    for flag, given in (("--distractors", distractors), ("--articles", articles)):
+        if given and reused:
+            raise SearchnewsError(f"{flag} builds an index of its own, and {where} holds one "
+                                  f"already: evaluate on an empty engine")
     if reused and docs is not None:
-        click.echo(f"searchnews: evaluating {index_dir}/ as it is (--docs not read"
+        click.echo(f"searchnews: evaluating {where} as it is (--docs not read"
                    f"{', but for --stock' if stock else ''})", err=True)
     collection = None if docs is None or (reused and not stock) else \
         EvalDocs.read(docs, distractors, titles=titles and not headlines, articles=articles)
     if collection is not None:
         queries = collection.judge(queries)
-    with eval_index(collection, index_dir) as ix:
+    with eval_index(collection, index_dir, engine) as ix:
         if headlines and titles_indexed(ix):
             raise SearchnewsError(f"{ix.path}/ indexes titles, so a headline would find its "
                                   "own article trivially: evaluate headlines on a body-only "
@@ -467,7 +480,8 @@ def run_eval(docs: Path | None, queries_path: Path | None, headlines_path: Path 
         result = evaluate(ix, queries, progress=not as_json and sys.stderr.isatty())
     result["variant"] = {"queries": str(headlines_path or queries_path), "headlines": headlines,
                          "split": split, "sample": sample,
-                         "index": str(index_dir) if reused else None,
+                         "index": str(engine.path if engine is not None else index_dir)
+                         if reused else None,
                          **(collection.describe() if collection is not None and not reused
                             else {"docs": None})}
     if stock:

@@ -17,6 +17,7 @@ from searchnews.evaluate import (EvalDocs, EvalQuery, evaluate, first_ranks,
                                  select_queries)
 
 from .conftest import ANCORA, DATA, FAKENEWS, ROOT, needs_corpora
+from .test_engines import clusters  # noqa: F401 - its fixture
 
 SQUAD = ROOT.parent / "shared" / "eval" / "squad-es"
 SAMPLE = DATA / "fakenews_es_sample.jsonl"
@@ -144,6 +145,27 @@ def test_headlines_find_their_article_in_a_body_only_index(tmp_path):
     assert "as it is" in again.stderr
     assert json.loads(again.stdout)["accented"] == result["accented"]
     assert evaluate(Index(tmp_path / "ix"), queries)["accented"] == result["accented"]
+
+
+def test_eval_measures_the_sphinx_engine_too(tmp_path, clusters):
+    """--engine: the same headlines on a Sphinx cluster, built there from --docs while it
+    is empty and reused as it is after; the one pipeline ranks, Sphinx scores BM25."""
+    queries, path = _headlines(tmp_path)
+    url = clusters().url                                   # a new, empty cluster
+    embedded = json.loads(_run("--docs", SAMPLE, "--headlines", path, "--json").stdout)
+    out = _run("--docs", SAMPLE, "--headlines", path, "--engine", url, "--json")
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert result["paragraphs"] == embedded["paragraphs"] and not result["titles_indexed"]
+    _check_result(result, len(queries), min_mrr=0.5)
+    assert abs(result["accented"]["mrr@10"] - embedded["accented"]["mrr@10"]) <= 0.1
+    again = _run("--docs", SAMPLE, "--headlines", path, "--engine", url, "--json")
+    assert "as it is" in again.stderr
+    assert json.loads(again.stdout)["accented"] == result["accented"]
+    assert json.loads(again.stdout)["variant"]["index"] == url
+    refused = _run("--docs", SAMPLE, "--headlines", path, "--engine", url,
+                   "--distractors", ANCORA_SAMPLE)
+    assert refused.exit_code == 2 and "holds one already" in refused.stderr
 
 
 def test_headlines_refuse_an_index_with_titles(tmp_path):

@@ -254,6 +254,8 @@ class SphinxEngine:
                                    f"SHOW WARNINGS", [])[0]
         dates = self._checked(f"SELECT MIN(date), MAX(date) FROM {self.name} WHERE date > 0; "
                               f"SHOW META; SHOW WARNINGS", [])[0]
+        titled = self._checked(f"SELECT COUNT(*) FROM {self.name} WHERE title_len > 0; "
+                               f"SHOW META; SHOW WARNINGS", [])[0]
         size = 0
         for mirrors in self.shards:
             status = dict(self._on_a_mirror(mirrors, f"SHOW INDEX {self.name}_shard STATUS")[0])
@@ -264,6 +266,7 @@ class SphinxEngine:
             "articles": sum(len(e["articles"]) for e in files.values()),
             "paragraphs": int(paragraphs[0][0]) if paragraphs else 0,
             "terms": 0,
+            "titles_indexed": bool(titled and int(titled[0][0])),
             "files": len(files),
             "size_bytes": size,
             "sources": self._sources_as_written(),

@@ -319,6 +319,7 @@ class Index:
                 "articles": sum(len(e["articles"]) for e in manifest["files"].values()),
                 "paragraphs": r.doc_count(),
                 "terms": sum(1 for _ in r.lexicon("text")),
+                "titles_indexed": any(True for _ in r.lexicon("title")),
                 "files": len(manifest["files"]),
                 "size_bytes": sum(p.stat().st_size for p in gen.iterdir() if p.is_file()),
                 "sources": sources,
