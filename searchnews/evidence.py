@@ -3,11 +3,11 @@ text, which of them are spelled as typed, which are in its title, how long it is
 beginnings of the query's long words begin one of its words.
 
 Two sources give the same evidence. The forward index that the writer keeps in each segment
-(:class:`searchnews.columnar.Forward`: every paragraph's words in order, as ids of their folded
-spellings, each spelling with its stem) answers for a whole pool of candidates at once with
-numpy, so a query never analyses stored text again; :func:`from_text` analyses the stored text
-instead, for engines and indexes without a forward index (the Sphinx engine, segments written
-by an older searchnews). Tests hold the two equal on real text.
+(:mod:`searchnews.engines.whoosh.forward`: every paragraph's words in order, as ids of their
+folded spellings, each spelling with its stem) answers for a whole pool of candidates at once
+with numpy, so a query never analyses stored text again; :func:`from_text` analyses the
+stored text instead, for engines and indexes without a forward index (the Sphinx engine,
+segments written by an older searchnews). Tests hold the two equal on real text.
 """
 
 from __future__ import annotations

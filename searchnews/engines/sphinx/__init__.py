@@ -3,7 +3,7 @@
 Same Spanish semantics as the embedded engine *by construction*: searchnews analyses the text
 itself (:mod:`searchnews.analysis`) and gives Sphinx only the resulting terms, so Sphinx does
 no stemming, folding or stopwords of its own. Each paragraph is one RT row (layout in
-:mod:`searchnews.sphinxconf`): fields ``title``/``text`` hold the stemmed terms, ``words``
+:mod:`.conf`): fields ``title``/``text`` hold the stemmed terms, ``words``
 the folded unstemmed words (to find prefix candidates), ``source`` one token naming the
 outlet; attributes hold the raw text and metadata a hit shows.
 

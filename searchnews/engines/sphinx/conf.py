@@ -461,4 +461,4 @@ def status_cmd(directory: Path) -> None:
 
 
 if __name__ == "__main__":
-    sphinx_cmd(prog_name="python -m searchnews.sphinxconf")
+    sphinx_cmd(prog_name="python -m searchnews.engines.sphinx.conf")

@@ -5,7 +5,7 @@ every block (positions included) and score each posting through several method c
 million paragraphs a query of common words ("gobierno mexicano") walks 10⁵ postings per word
 and field, and that alone takes 80-280 ms (measured on bench/'s 1M index). Ranking needs each
 posting's document, term frequency and, for phrases, positions, so
-:class:`searchnews.whoosh_writer.BulkWriter` writes them, per term, as plain arrays in one more
+:class:`.writer.BulkWriter` writes them, per term, as plain arrays in one more
 file of the segment (``.cols``, packed into the compound file with the rest and deleted with
 it; Whoosh's own postings of title and text keep the frequency only), beside the forward index
 (forward.py). Here every query the parser makes — words, phrases with or without slop, AND, OR,

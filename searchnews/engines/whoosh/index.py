@@ -196,7 +196,7 @@ class Index:
             return search(self._backend(s), query, limit=limit, **options)
 
     def _backend(self, searcher):
-        """What the query pipeline asks of this index (:mod:`searchnews.whoosh_backend`)."""
+        """What the query pipeline asks of this index (:mod:`.backend`)."""
         from .backend import WhooshBackend
         return WhooshBackend(searcher, self.vocabulary)
 

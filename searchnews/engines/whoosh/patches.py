@@ -1,7 +1,7 @@
 """Fixes to Whoosh 2.7 internals that cost searchnews time at archive scale.
 
 Whoosh 2.7.4 is the last release and unmaintained, so these are applied on import of
-:mod:`searchnews.index` rather than waited for upstream. Each one keeps Whoosh's file formats
+:mod:`.index` rather than waited for upstream. Each one keeps Whoosh's file formats
 and public behaviour; the tests run every search through them.
 
 * **No copy of memory-mapped files.** Whoosh opens each file inside a segment's compound file

@@ -18,7 +18,7 @@ once per field, and fields analysed by :class:`searchnews.analysis.SpanishTokeni
 caller commits every ``COMMIT_EVERY``).
 
 Each segment it writes (merged ones included) also gets the title and text postings as flat
-arrays, positions included (:mod:`searchnews.columnar`), from which queries are scored.
+arrays, positions included (:mod:`.columnar`), from which queries are scored.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class TermPool:
     """Postings grouped by (field, term bytes); each group's docnums only ever increase, as a
     writer numbers its documents (and merged segments after them) in order. The positions of
     the title and text fields are also kept raw, one flat array per term, for
-    :mod:`searchnews.columnar`."""
+    :mod:`.columnar`."""
 
     def __init__(self) -> None:
         self.terms: dict[tuple[str, bytes], tuple[array, list, list, array]] = {}
