@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Callable, ContextManager, Iterable, Iterator, Protocol
 
 from .articles import Article, derived_id, find_files, iter_articles
 from .errors import ArticleError, IndexLockedError, SearchnewsError
@@ -82,6 +82,24 @@ def collect_files(paths: Iterable[str | os.PathLike], report: IndexReport
             roots.append(root.resolve())
         files.extend((f, root) for f in found)
     return files, roots
+
+
+def index_paths(paths: Iterable[str | os.PathLike], where: str,
+                lock: Callable[[], ContextManager],
+                update: Callable[[list[tuple[Path, Path | None]], list[Path], IndexReport], None],
+                on_total: Callable[[int], None] | None = None) -> IndexReport:
+    """One indexing run, whatever the engine: the article files under ``paths`` (their
+    total size told to ``on_total`` first, for a progress bar), brought into the index by
+    ``update`` (files, roots, report) under the engine's write ``lock``, timed."""
+    started = time.monotonic()
+    report = IndexReport(index=where)
+    files, roots = collect_files(paths, report)
+    if on_total:
+        on_total(sum(size_of(f) for f, _ in files))
+    with lock():
+        update(files, roots, report)
+    report.elapsed = time.monotonic() - started
+    return report
 
 
 def ingest(files: list[tuple[Path, Path | None]], roots: list[Path], known: dict,

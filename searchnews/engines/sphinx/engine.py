@@ -17,8 +17,8 @@ from typing import Callable, Iterable, Sequence
 from ... import pipeline
 from ...articles import Article
 from ...errors import SearchnewsError
-from ...ingest import DEFAULT_WAIT, IndexReport, ProgressFn, collect_files, \
-    ingest, size_of, write_lock
+from ...ingest import DEFAULT_WAIT, IndexReport, ProgressFn, index_paths, ingest, \
+    write_lock
 from ...query import TITLE_BOOST
 from ...records import Results
 from .backend import COLUMNS, SphinxBackend
@@ -304,12 +304,8 @@ class SphinxEngine:
         """Index files and folders incrementally, as :meth:`Index.add_paths` does (the same
         :func:`ingest`). ``rebuild`` empties every shard first: Sphinx RT indexes cannot be
         swapped, so queries see the index fill up again."""
-        started = time.monotonic()
-        report = IndexReport(index=self.url)
-        files, roots = collect_files(paths, report)
-        if on_total:
-            on_total(sum(size_of(f) for f, _ in files))
-        with self._write_lock(wait):
+        def update(files: list[tuple[Path, Path | None]], roots: list[Path],
+                   report: IndexReport) -> None:
             self._check_shards()
             if rebuild:
                 for mirrors in self.shards:
@@ -320,9 +316,9 @@ class SphinxEngine:
             writer = _Writer(self, known, fresh=rebuild)
             ingest(files, roots, known, writer, report, progress)
             writer.commit()
-        self._totals = None
-        report.elapsed = time.monotonic() - started
-        return report
+            self._totals = None
+
+        return index_paths(paths, self.url, lambda: self._write_lock(wait), update, on_total)
 
     def _check_shards(self) -> None:
         """Writing routes by the number of shards: the URL must list them all."""

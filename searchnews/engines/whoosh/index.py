@@ -20,7 +20,6 @@ import json
 import math
 import os
 import shutil
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Counter, Iterable
@@ -36,8 +35,8 @@ from ...vocabulary import Vocabulary
 from .writer import PARALLEL_AFTER, BulkWriter, Workers, paragraph_docs
 from ...articles import Article
 from ...errors import IndexDamagedError, IndexMissingError, SearchnewsError
-from ...ingest import COMMIT_EVERY, DEFAULT_WAIT, IndexReport, ProgressFn, collect_files, \
-    ingest, size_of, write_lock
+from ...ingest import COMMIT_EVERY, DEFAULT_WAIT, IndexReport, ProgressFn, index_paths, \
+    ingest, write_lock
 from ...schema import make_schema
 
 OPEN_ATTEMPTS = 5           # generations a reader follows while rebuilds swap them
@@ -245,15 +244,10 @@ class Index:
         articles whose file is gone from a folder given here are removed. A bad file is
         reported in ``report.failed`` and skipped; what it contributed before stays.
         """
-        started = time.monotonic()
-        report = IndexReport(index=str(self.path))
-        files, roots = collect_files(paths, report)
-        if on_total:
-            on_total(sum(size_of(f) for f, _ in files))
-        with write_lock(self.path / "LOCK", wait, f"{self.path}/"):
-            self._update(files, roots, rebuild, report, progress)
-        report.elapsed = time.monotonic() - started
-        return report
+        return index_paths(
+            paths, str(self.path), lambda: write_lock(self.path / "LOCK", wait, f"{self.path}/"),
+            lambda files, roots, report: self._update(files, roots, rebuild, report, progress),
+            on_total)
 
     def _update(self, files: list[tuple[Path, Path | None]], roots: list[Path], rebuild: bool,
                 report: IndexReport, progress: ProgressFn | None) -> None:
