@@ -155,23 +155,38 @@ def _relevance(backend: Backend, parsed: ParsedQuery, want: int, flt: Filter, gr
                                    backend.doc_count_all())
         rescore = lambda docs, scores, tiers: rerank(         # noqa: E731
             scores, backend.evidence(docs, q), q, idf, surface_idf, tiers)
-    return relevance_order(parsed, lambda query, limit: backend.candidates(query, limit, flt),
-                           backend.article_keys if group else None, rescore, want)
+    return ordered([parsed.q_all, parsed.q_any],
+                   lambda query, limit: backend.candidates(query, limit, flt),
+                   backend.article_keys if group else None, rescore, want)
 
 
-def relevance_order(parsed: ParsedQuery,
-                    fetch: Callable[[Q.Query, int], tuple[np.ndarray, np.ndarray]],
-                    article_keys: Callable[[np.ndarray], np.ndarray] | None,
-                    rescore: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None,
-                    want: int) -> list[tuple[int, float]]:
-    """(docnum, score) best first: paragraphs with every query word, then those with some;
-    the best POOL candidates (``fetch``: docnums and BM25F scores, best first), all-words
-    matches first, re-scored together by ``rescore`` (docnums, scores, tier of each;
-    :func:`searchnews.ranking.rerank`; None: a query of one word keeps BM25F's order); with
-    ``article_keys`` (docnums → a number per article), only the best paragraph per article.
-    The any-word tier is fetched only when the first has too few articles. At least
-    ``want`` when there are: the whole re-ranked pool, which a deeper look takes first."""
-    tiers = [parsed.q_all] + ([parsed.q_any] if parsed.q_any != parsed.q_all else [])
+def _ranked(backend: Backend, tiers: list[Q.Query], want: int, flt: Filter, group: bool,
+            by_date: bool = False, first_tier_only: bool = False) -> list[tuple[int, float]]:
+    """The best ``want`` (docnum, score) in the engine's order (``by_date``: newest first,
+    scores 0), not re-ranked; ``first_tier_only``: a later tier only when the earlier found
+    nothing."""
+    def fetch(q: Q.Query, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        docs, scores = backend.candidates(q, limit, flt, by_date)
+        return docs, np.zeros(len(docs)) if by_date else scores
+
+    return ordered(tiers, fetch, backend.article_keys if group else None, None, want,
+                   first_tier_only)[:want]
+
+
+def ordered(tiers: list[Q.Query],
+            fetch: Callable[[Q.Query, int], tuple[np.ndarray, np.ndarray]],
+            article_keys: Callable[[np.ndarray], np.ndarray] | None,
+            rescore: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None,
+            want: int, first_tier_only: bool = False) -> list[tuple[int, float]]:
+    """(docnum, score) best first, each tier's matches after the earlier tier's (all words,
+    then any word): the best candidates (``fetch``: docnums and scores, best first), a POOL
+    of them when ``rescore`` re-scores them together (docnums, scores, tier of each;
+    :func:`searchnews.ranking.rerank`); with ``article_keys`` (docnums → a value per
+    article), only the best paragraph per article. A later tier is fetched only when the
+    earlier have too few articles (``first_tier_only``: none). At least ``want`` when there
+    are: the whole (re-ranked) pool, which a deeper look takes first. The one loop that
+    looks deeper, whatever the order."""
+    tiers = list(dict.fromkeys(tiers))
     # re-ranking needs a pool deeper than the page; for a long question the partial
     # matches of the second tier are most of it
     depth = max(POOL if rescore is not None else 0, want * 2)
@@ -182,6 +197,8 @@ def relevance_order(parsed: ParsedQuery,
         taken = np.empty(0, np.int64)
         exhausted = True
         for i, tier in enumerate(tiers):
+            if i and first_tier_only and len(taken):
+                break
             docs, scores = complete[i] if i in complete else fetch(tier, depth)
             if len(docs) < depth:       # a deeper look would find nothing more
                 complete[i] = (docs, scores)
@@ -215,40 +232,6 @@ def relevance_order(parsed: ParsedQuery,
         if len(docs) >= want or exhausted:
             return list(zip(docs.tolist(), scores.tolist()))
         depth *= 4
-
-
-def _ranked(backend: Backend, tiers: list[Q.Query], want: int, flt: Filter, group: bool,
-            by_date: bool = False, first_tier_only: bool = False) -> list[tuple[int, float]]:
-    """(docnum, score) in the engine's order (``by_date``: newest first), each tier's
-    matches after the previous tier's (all words, then any word); with ``group``, only the
-    best paragraph of each article. ``first_tier_only``: a later tier is used only when the
-    earlier found nothing."""
-    ranked: list[tuple[int, float]] = []
-    seen_docs: set[int] = set()
-    seen_articles: set = set()
-    for i, q in enumerate(tiers):
-        if i and (tiers[i] == tiers[i - 1] or (first_tier_only and ranked)):
-            continue
-        fetch = want * 4 if group else want
-        while True:
-            docs, scores = backend.candidates(q, fetch, flt, by_date)
-            keys = backend.article_keys(docs).tolist() if group else None
-            for j, (docnum, score) in enumerate(zip(docs.tolist(), scores.tolist())):
-                if docnum in seen_docs:
-                    continue
-                seen_docs.add(docnum)
-                if keys is not None:
-                    if keys[j] in seen_articles:
-                        continue
-                    seen_articles.add(keys[j])
-                ranked.append((docnum, score))
-            # one article may fill many places: look deeper until enough articles are found
-            if len(ranked) >= want or len(docs) < fetch or not group:
-                break
-            fetch *= 4
-        if len(ranked) >= want:
-            break
-    return ranked[:want]
 
 
 # -- hits ------------------------------------------------------------------------------------
