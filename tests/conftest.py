@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import searchnews.engines.whoosh.index as index_module
+from searchnews.engines.whoosh.commits import WriteSettings
 from searchnews import Index
 from searchnews.cli import main
 
@@ -58,10 +58,11 @@ def rewrite_feed(lines: list[str], changed: str, dropped: str, text: str) -> str
     return "".join(out)
 
 
-def updated_index(path: Path, also: list[Path] = (), schema=None) -> tuple[Index, list[Path]]:
+def updated_index(path: Path, also: list[Path] = (), positions: bool = False
+                  ) -> tuple[Index, list[Path]]:
     """The seed, the sample's feed (and ``also``) indexed by two worker processes, then the
     feed updated as news arrives (an article changed, one removed): several segments, one
-    with deleted paragraphs. ``schema``: what makes the index's schema. Returns the index
+    with deleted paragraphs. ``positions``: Whoosh's postings keep positions too. Returns the index
     and the paths it mirrors."""
     sample = DATA / "fakenews_es_sample.jsonl"
     lines = sample.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -69,14 +70,10 @@ def updated_index(path: Path, also: list[Path] = (), schema=None) -> tuple[Index
     feed = path / "news" / "feed.jsonl"
     feed.parent.mkdir(parents=True)
     feed.write_text("".join(lines), encoding="utf-8")
-    ix = Index(path / "ix")
     paths = [SEEDS, feed.parent, *also]
-    with pytest.MonkeyPatch.context() as mp:
-        if schema is not None:
-            mp.setattr(index_module, "make_schema", schema)
-        mp.setattr(index_module, "PARALLEL_AFTER", 100)
-        mp.setattr(index_module, "WORKERS", 2)
-        ix.add_paths(paths)
+    Index(path / "ix", WriteSettings(workers=2, parallel_after=100, positions=positions)
+          ).add_paths(paths)
+    ix = Index(path / "ix", WriteSettings(positions=positions))
     feed.write_text(rewrite_feed(lines, ids[3], ids[5], "El gobierno de México anunció hoy "
                                  "un nuevo plan de vacunación en todo el país."), encoding="utf-8")
     ix.add_paths(paths)

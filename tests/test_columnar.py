@@ -1,20 +1,18 @@
 """Scoring from the postings arrays ranks exactly as Whoosh's matchers do.
 
 Indexes keep positions in the arrays only; to compare with Whoosh's own phrase matching, the
-indexes here keep them in Whoosh's postings too (``make_schema(positions=True)``)."""
+indexes here keep them in Whoosh's postings too (``WriteSettings(positions=True)``)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 
 import pytest
 
-import searchnews.engines.whoosh.index as index_module
+from searchnews.engines.whoosh.commits import WriteSettings
 from searchnews import Index
 from searchnews.engines.whoosh import columnar, forward
-from searchnews.schema import make_schema
 from searchnews.errors import QueryError
 from searchnews.engines.whoosh.backend import WhooshBackend
 from searchnews.query import parse
@@ -41,14 +39,14 @@ def _queries() -> list[str]:
     return out
 
 
-POSITIONAL = functools.partial(make_schema, positions=True)
+POSITIONAL = WriteSettings(positions=True)
 
 
 @pytest.fixture(scope="module")
 def updated_index(tmp_path_factory):
     """Worker segments and one with deleted paragraphs (conftest), positions kept in
     Whoosh's postings too."""
-    return build_updated_index(tmp_path_factory.mktemp("columnar"), schema=POSITIONAL)[0]
+    return build_updated_index(tmp_path_factory.mktemp("columnar"), positions=True)[0]
 
 
 def _same_ranking(searcher, queries: list[str]) -> int:
@@ -83,21 +81,18 @@ def test_arrays_rank_as_whoosh_does(updated_index):
         assert _same_ranking(s, _queries()) > 250    # most queries found something
 
 
-def _small_runs(path, articles, schema=None) -> tuple[Index, int]:
+def _small_runs(path, articles, settings: WriteSettings | None = None) -> tuple[Index, int]:
     """An index made by many small runs, which Whoosh merges into fewer segments."""
     folder = path / "news"
     folder.mkdir()
-    ix = Index(path / "ix")
+    ix = Index(path / "ix", settings)
     runs = 0
-    with pytest.MonkeyPatch.context() as mp:
-        if schema is not None:
-            mp.setattr(index_module, "make_schema", schema)
-        for n in range(0, len(articles), 8):
-            for rec in articles[n:n + 8]:
-                (folder / f"{rec['article_id']}-{rec['paragraph']}.txt").write_text(
-                    rec["text"], encoding="utf-8")
-            ix.add_paths([folder])
-            runs += 1
+    for n in range(0, len(articles), 8):
+        for rec in articles[n:n + 8]:
+            (folder / f"{rec['article_id']}-{rec['paragraph']}.txt").write_text(
+                rec["text"], encoding="utf-8")
+        ix.add_paths([folder])
+        runs += 1
     return ix, runs
 
 

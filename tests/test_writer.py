@@ -9,12 +9,11 @@ from __future__ import annotations
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-import functools
 
-import searchnews.engines.whoosh.index as index_module
+import searchnews.engines.whoosh.commits as commits_module
+from searchnews.engines.whoosh.commits import WriteSettings
 from searchnews import Index
 from searchnews.engines.whoosh import columnar
-from searchnews.schema import make_schema
 
 from .conftest import DATA, SEEDS
 
@@ -40,14 +39,12 @@ def _content(reader) -> dict:
 
 
 def test_fast_writer_writes_what_whoosh_writes(tmp_path, monkeypatch):
-    monkeypatch.setattr(index_module, "make_schema", functools.partial(make_schema,
-                                                                       positions=True))
-    ours = Index(tmp_path / "ours")
+    ours = Index(tmp_path / "ours", WriteSettings(positions=True))
     ours.add_paths([SEEDS, DATA])
 
     # the same articles through Whoosh's stock SegmentWriter
-    monkeypatch.setattr(index_module, "BulkWriter", _StockWriter)
-    stock = Index(tmp_path / "stock")
+    monkeypatch.setattr(commits_module, "BulkWriter", _StockWriter)
+    stock = Index(tmp_path / "stock", WriteSettings(positions=True))
     stock.add_paths([SEEDS, DATA])
 
     a, b = _reader(ours), _reader(stock)
@@ -86,15 +83,11 @@ class _StockWriter(SegmentWriter):
 
 
 def test_worker_processes_index_the_same_paragraphs(tmp_path, monkeypatch):
-    monkeypatch.setattr(index_module, "make_schema", functools.partial(make_schema,
-                                                                       positions=True))
-    monkeypatch.setattr(index_module, "WORKERS", 0)
-    serial = Index(tmp_path / "serial")
+    serial = Index(tmp_path / "serial", WriteSettings(workers=0, positions=True))
     serial.add_paths([SEEDS, DATA])
 
-    monkeypatch.setattr(index_module, "WORKERS", 2)
-    monkeypatch.setattr(index_module, "PARALLEL_AFTER", 50)
-    parallel = Index(tmp_path / "parallel")
+    parallel = Index(tmp_path / "parallel",
+                     WriteSettings(workers=2, parallel_after=50, positions=True))
     report = parallel.add_paths([SEEDS, DATA])
     assert not report.failed
 
@@ -114,9 +107,7 @@ def test_whoosh_postings_count_what_the_arrays_place(tmp_path, monkeypatch):
     postings hold on a schema that keeps them."""
     plain = Index(tmp_path / "plain")
     plain.add_paths([SEEDS, DATA])
-    monkeypatch.setattr(index_module, "make_schema", functools.partial(make_schema,
-                                                                       positions=True))
-    positional = Index(tmp_path / "positional")
+    positional = Index(tmp_path / "positional", WriteSettings(positions=True))
     positional.add_paths([SEEDS, DATA])
     a, b = _reader(plain), _reader(positional)
     assert not a.schema["text"].format.supports("positions")

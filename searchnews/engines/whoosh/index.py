@@ -16,34 +16,26 @@ replaces their articles, which is idempotent.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Counter, Iterable
+from typing import Callable, Iterable
 
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
-from ... import analysis, atomic
-
-from . import integrity, patches
-from ...analysis import fold
-from ...vocabulary import Vocabulary
-from .writer import PARALLEL_AFTER, BulkWriter, Workers, paragraph_docs
+from ... import atomic
 from ...articles import Article
 from ...errors import IndexDamagedError, IndexMissingError, SearchnewsError
-from ...ingest import COMMIT_EVERY, DEFAULT_WAIT, IndexReport, ProgressFn, index_paths, \
-    ingest, write_lock
+from ...ingest import DEFAULT_WAIT, IndexReport, ProgressFn, index_paths, ingest, write_lock
 from ...schema import make_schema
+from ...vocabulary import Vocabulary
+from . import integrity, patches
+from .commits import MANIFEST, Committer, WriteSettings, load_manifest
 
 OPEN_ATTEMPTS = 5           # generations a reader follows while rebuilds swap them
-# Indexing processes beside the main one for large runs (0: index in the main one only).
-_CORES = os.cpu_count() or 1
-WORKERS = int(os.environ.get("SEARCHNEWS_WORKERS") or (_CORES if _CORES > 1 else 0))
-MANIFEST = "manifest.json"
 
 patches.apply()
 
@@ -56,8 +48,10 @@ def default_index_dir() -> Path:
 class Index:
     """A searchnews index folder: open it, add paths to it, search it."""
 
-    def __init__(self, path: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike | None = None,
+                 settings: WriteSettings | None = None):
         self.path = Path(path) if path is not None else default_index_dir()
+        self.settings = settings or WriteSettings()       # how add_paths writes
         self._searcher = None
         self._gen: Path | None = None
         self._vocabulary: tuple | None = None
@@ -116,7 +110,7 @@ class Index:
         out = {"index": str(self.path), "files": integrity.verified(gen), "damaged": found,
                "repaired": False}
         if found and repair:
-            files = list(_load_manifest(gen)["files"])
+            files = list(load_manifest(gen)["files"])
             present = [f for f in files if Path(f).exists()]
             self.close()
             report = self.add_paths(present, rebuild=True)
@@ -256,14 +250,14 @@ class Index:
         if not fresh:                    # never report success over a damaged index
             self._refuse_damage(self.current_dir())
         gen = self._new_generation() if fresh else self.current_dir()
-        manifest = {"version": 1, "files": {}} if fresh else _load_manifest(gen)
+        manifest = {"version": 1, "files": {}} if fresh else load_manifest(gen)
         ix = whoosh_index.open_dir(str(gen)) if not fresh else \
-            whoosh_index.create_in(str(gen), make_schema())
+            whoosh_index.create_in(str(gen), make_schema(self.settings.positions))
         # A first build is published at its first commit, so a crash keeps what was done;
         # a rebuild is published only when complete, so the old index answers until then.
         publish = (lambda: atomic.write_text(self.path / "CURRENT", gen.name + "\n")) \
             if fresh and not rebuild else None
-        writer = _Writer(ix, gen, manifest, fresh, publish)
+        writer = Committer(ix, gen, manifest, fresh, publish, self.settings)
         try:
             ingest(files, roots, manifest["files"], writer, report, progress)
             if fresh and not rebuild and not manifest["files"]:
@@ -300,7 +294,7 @@ class Index:
     def stats(self) -> dict:
         """What the index holds: counts, sources, date range, size, last update."""
         gen = self.current_dir()
-        manifest = _load_manifest(gen)
+        manifest = load_manifest(gen)
         schema_date = make_schema()["date"]
         with self.searcher() as s:
             r = s.reader()
@@ -324,120 +318,6 @@ class Index:
                 if (gen / MANIFEST).exists() else None,
             }
         return out
-
-
-class _Writer:
-    """A Whoosh writer that commits every COMMIT_EVERY paragraphs and saves the manifest."""
-
-    def __init__(self, ix: whoosh_index.Index, gen: Path, manifest: dict, fresh: bool,
-                 on_first_commit: Callable[[], None] | None):
-        self.ix, self.gen, self.manifest, self.fresh = ix, gen, manifest, fresh
-        self.on_first_commit = on_first_commit
-        self.pending = 0
-        self.added = 0
-        self.w = BulkWriter(ix)
-        self.workers: Workers | None = None
-        self.waiting: list[tuple] = []            # articles not handed to a writer yet
-        self.words: Counter[str] = Counter()
-        analysis.recording = self.words       # the analyzer counts the words it indexes
-
-    def replace(self, a: Article) -> None:
-        """Add an article's paragraphs, first dropping any it had: the manifest may lag the
-        index after a crash, so an article it calls new may be there already."""
-        if not self.fresh:
-            self.delete(a.article_id)
-        date = dt.datetime.fromisoformat(a.date) if a.date else None
-        source = fold(" ".join(a.source.split())) if a.source else None
-        # what every paragraph of the article carries; a title derived from the text is
-        # shown, not searched: it would count the article's first sentence twice
-        common = dict(article_id=a.article_id, n_paragraphs=len(a.paragraphs),
-                      date_iso=a.date, url=a.url)
-        common["derived_title" if a.title_derived else "title"] = a.title
-        if date is not None:
-            common["date"] = date
-        if source:
-            common["source"], common["source_name"] = source, a.source
-        self._add((common, a.paragraphs))
-        self.pending += len(a.paragraphs)
-
-    def _add(self, article: tuple[dict, tuple[str, ...]]) -> None:
-        """An article (its common fields, its paragraphs), kept together in one segment
-        (grouping reads them as one run). A run's first paragraphs wait in memory: if the
-        run grows past PARALLEL_AFTER they all go to worker processes, one segment each,
-        else to this process's writer at the commit — a small run makes one segment, a
-        large one no small segment beside the workers' (each costs every query a little)."""
-        n = len(article[1])
-        if self.workers is None and WORKERS and self.added + n > PARALLEL_AFTER:
-            self.workers = Workers(self.ix, WORKERS)
-            for waiting in self.waiting:
-                self.workers.add(waiting)
-            self.waiting = []
-        if self.workers is not None:
-            self.workers.add(article)
-        elif WORKERS:
-            self.waiting.append(article)
-        else:
-            self._write(article)
-        self.added += n
-
-    def _write(self, article: tuple[dict, tuple[str, ...]]) -> None:
-        for doc in paragraph_docs(*article):
-            self.w.add_document(**doc)
-
-    def delete(self, article_id: str) -> None:
-        self.w.delete_by_term("article_id", article_id)
-        self.pending += 1
-
-    def maybe_commit(self) -> None:
-        if self.pending >= COMMIT_EVERY:
-            self.commit()
-            self.w = BulkWriter(self.ix)
-
-    def commit(self) -> None:
-        for article in self.waiting:
-            self._write(article)
-        self.waiting = []
-        segments: list = []
-        if self.workers is not None:
-            segments, words = self.workers.segments()
-            self.words.update(words)
-        self.w.commit(segments)
-        self.pending = 0
-        if self.words:
-            vocabulary = Vocabulary.load(self.gen)
-            vocabulary.add(self.words)
-            vocabulary.save(self.gen)
-            self.words.clear()
-        integrity.record(self.gen)
-        atomic.write_text(self.gen / MANIFEST, json.dumps(self.manifest, ensure_ascii=False))
-        if self.on_first_commit:
-            self.on_first_commit()
-            self.on_first_commit = None
-
-    def cancel(self) -> None:
-        if self.workers is not None:
-            self.workers.stop(abandon=True)
-        try:
-            self.w.cancel()
-        except Exception:  # noqa: BLE001 - already failing; keep the first error
-            pass
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        analysis.recording = None
-        if self.workers is not None:
-            self.workers.stop()
-
-
-def _load_manifest(gen: Path) -> dict:
-    try:
-        data = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
-        if isinstance(data, dict) and isinstance(data.get("files"), dict):
-            return data
-    except (FileNotFoundError, ValueError):
-        pass
-    return {"version": 1, "files": {}}
 
 
 def _live_sources(searcher) -> dict[str, int]:
