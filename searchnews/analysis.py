@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Counter, Iterator
+from typing import Iterator
 
 import snowballstemmer
 from unidecode import unidecode
@@ -87,8 +87,6 @@ def singular(folded: str) -> str:
 
 
 _token_cache: dict[str, tuple[str, str] | None] = {}
-# While indexing, every analysed word as written is counted here (see vocabulary.py).
-recording: "Counter[str] | None" = None
 
 
 def token(word: str) -> tuple[str, str] | None:
@@ -178,10 +176,7 @@ class SpanishTokenizer(Tokenizer):
         else:
             matches = ((m.group(), m.start(), m.end()) for m in WORD_RE.finditer(value))
         pos = start_pos
-        record = recording if mode == "index" else None
         for word, start, end in matches:
-            if record is not None:
-                record[word] += 1
             text = term(word, stem)
             if text is None:
                 if removestops:

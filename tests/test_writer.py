@@ -74,7 +74,7 @@ def _statistics(reader) -> dict:
 class _StockWriter(SegmentWriter):
     """Whoosh's own writer behind the interface index.py uses."""
 
-    def __init__(self, ix):
+    def __init__(self, ix, words=None):
         super().__init__(ix)
 
     def commit(self, segments=()):

@@ -18,7 +18,7 @@ from typing import Callable
 
 from whoosh import index as whoosh_index
 
-from ... import analysis, atomic
+from ... import atomic
 from ...analysis import fold
 from ...articles import Article
 from ...ingest import COMMIT_EVERY
@@ -60,11 +60,10 @@ class Committer:
         self.on_first_commit = on_first_commit
         self.pending = 0
         self.added = 0
-        self.w = BulkWriter(ix)
+        self.words: Counter[str] = Counter()     # the words indexed, as written
+        self.w = BulkWriter(ix, words=self.words)
         self.workers: Workers | None = None
         self.waiting: list[tuple] = []            # articles not handed to a writer yet
-        self.words: Counter[str] = Counter()
-        analysis.recording = self.words       # the analyzer counts the words it indexes
 
     def replace(self, a: Article) -> None:
         """Add an article's paragraphs, first dropping any it had: the manifest may lag the
@@ -117,7 +116,7 @@ class Committer:
     def maybe_commit(self) -> None:
         if self.pending >= self.settings.commit_every:
             self.commit()
-            self.w = BulkWriter(self.ix)
+            self.w = BulkWriter(self.ix, words=self.words)
 
     def commit(self) -> None:
         for article in self.waiting:
@@ -151,7 +150,6 @@ class Committer:
             self.close()
 
     def close(self) -> None:
-        analysis.recording = None
         if self.workers is not None:
             self.workers.stop()
 

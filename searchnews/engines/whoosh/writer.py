@@ -157,9 +157,11 @@ class TermPool:
 class BulkWriter(SegmentWriter):
     """``SegmentWriter`` with the term pool, one-pass analysis and cached field lengths."""
 
-    def __init__(self, ix: FileIndex, detached: bool = False) -> None:
+    def __init__(self, ix: FileIndex, detached: bool = False,
+                 words: Counter[str] | None = None) -> None:
         """``detached``: write a segment for another writer (holding the lock) to commit;
-        Whoosh's temp folder, unused here, is then the committing writer's to remove."""
+        Whoosh's temp folder, unused here, is then the committing writer's to remove.
+        ``words``: every analysed word as written is counted there (for vocabulary.py)."""
         super().__init__(ix, _lk=not detached)
         self.pool.cleanup()                 # the stock pool made no runs yet: drop it
         self.pool = TermPool()
@@ -168,6 +170,7 @@ class BulkWriter(SegmentWriter):
         self._fields = {}                   # fieldname -> (field, spanish analyzer or None)
         self._last = {}                     # fieldname -> the previous value and its postings
         self.forward = Forward()
+        self.words = words
 
     def _field(self, fieldname: str) -> tuple[FieldType, analysis.SpanishTokenizer | None]:
         known = self._fields.get(fieldname)
@@ -251,14 +254,14 @@ class BulkWriter(SegmentWriter):
         """
         last = self._last.get(fieldname)
         if last is not None and last[0] == value:
-            if last[3] and analysis.recording is not None:
-                analysis.recording.update(last[3])      # counted as if analysed again
+            if last[3] and self.words is not None:
+                self.words.update(last[3])      # counted as if analysed again
             return last[1], last[2], last[4]
         words = tokens = None
         if tokenizer is not None:
             words, positions, tokens = _analyse(value, tokenizer.stem, self.forward)
-            if analysis.recording is not None:
-                analysis.recording.update(words)
+            if self.words is not None:
+                self.words.update(words)
             postings = _term_postings(fieldname, field, positions)
             length = len(tokens[0])
         else:
@@ -425,7 +428,6 @@ def _work(ix: FileIndex, jobs, results, parent: int) -> None:
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     writer = None
     words: Counter[str] = Counter()
-    analysis.recording = words
     try:
         while os.getppid() == parent:       # an orphan stops: its work can't be committed
             try:
@@ -440,7 +442,7 @@ def _work(ix: FileIndex, jobs, results, parent: int) -> None:
                 words.clear()
                 continue
             if writer is None:
-                writer = BulkWriter(ix, detached=True)
+                writer = BulkWriter(ix, detached=True, words=words)
             for article in job:
                 for doc in paragraph_docs(*article):
                     writer.add_document(**doc)
