@@ -346,8 +346,9 @@ def evaluate(ix: Index, queries: Sequence[EvalQuery], progress: bool = False) ->
             ranked = ranked_ids(ix, rewrite(q.text))
             unsearchable += ranked is None and variant == "accented"
             per_variant[variant].append(query_metrics(ranked or [], q.relevant))
-    return {"queries": len(queries), "paragraphs": ix.stats()["paragraphs"],
-            "titles_indexed": titles_indexed(ix), "unsearchable": unsearchable,
+    stats = ix.stats()
+    return {"queries": len(queries), "paragraphs": stats["paragraphs"],
+            "titles_indexed": stats["titles_indexed"], "unsearchable": unsearchable,
             **{v: {m: round(x, 4) for m, x in mean_metrics(rows).items()}
                for v, rows in per_variant.items()},
             "elapsed": round(time.monotonic() - started, 1)}
