@@ -103,8 +103,6 @@ def to_match(q: Q.Query) -> str | None:
         return None if a is None else (a if b is None else f"({a} MAYBE {b})")
     if isinstance(q, Q.Not):
         raise QueryError("a NOT needs something to search for beside it")
-    if isinstance(q, Q.FuzzyTerm):
-        raise QueryError("fuzzy terms (word~) need the embedded engine")
     raise QueryError(f"the sphinx engine cannot run this part of the query: {q}")
 
 
